@@ -1,0 +1,1 @@
+"""Object model and the shared vocabulary of the component seam (errors, clock, NodeHandle)."""

@@ -1,0 +1,1 @@
+"""The API server: a request pipeline (authn -> authz -> admission -> storage) with no HTTP in it."""

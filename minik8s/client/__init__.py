@@ -1,0 +1,1 @@
+"""Clients and the machinery every component shares: informers, work queue, events, leader election."""

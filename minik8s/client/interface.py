@@ -1,0 +1,120 @@
+"""The Client protocol: how every component talks to the API server.
+
+In Kubernetes, components never touch etcd; they use client-go against the API
+server and meet each other only through API objects. minik8s keeps that rule. A
+component is constructed with a `Client`, a `Clock` and a `random.Random`; which
+client it gets decides where it runs:
+
+- `InProcessClient` calls the API server's request pipeline directly (same
+  defaulting, validation, admission and typed errors; no sockets). Tests and the
+  simulator use it.
+- `HTTPClient` speaks the REST API over HTTP (a real cluster).
+- wrappers (`RecordingClient`, `FaultClient`) sit in front of either.
+
+`resource` arguments accept anything kubectl would: "pods", "pod", "po", "Pod",
+"deployments.apps". Objects are plain dicts; the client never returns an object
+another caller also holds (each call decodes fresh), but informer caches do share.
+
+Watches are pull-based (`WatchStream.poll()` never blocks), so whoever runs the
+component decides when it sees each event: a thread's `run()` loop, or the
+simulator's harness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Protocol, runtime_checkable
+
+ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str            # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
+    object: dict         # the object (for ERROR: a Status dict, e.g. 410 Expired)
+
+
+@dataclass(frozen=True)
+class ListResult:
+    items: list
+    resource_version: str     # the list's metadata.resourceVersion: watch from here
+    kind: str = ""            # e.g. "PodList"
+    api_version: str = ""
+    continue_token: str = ""
+
+    def to_dict(self) -> dict:
+        meta = {"resourceVersion": self.resource_version}
+        if self.continue_token:
+            meta["continue"] = self.continue_token
+        return {"kind": self.kind, "apiVersion": self.api_version, "metadata": meta,
+                "items": self.items}
+
+
+@runtime_checkable
+class WatchStream(Protocol):
+    """Events in resourceVersion order. A 410 shows up as one ERROR event whose object
+    is a Status with code 410, after which the stream is closed: relist."""
+
+    def poll(self) -> list:
+        """Every event available now (maybe none). Never blocks."""
+
+    def wait(self, timeout: Optional[float]) -> list:
+        """Block up to `timeout` for at least one event. Only for run() loops."""
+
+    def close(self) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+@runtime_checkable
+class Client(Protocol):
+    def get(self, resource: str, name: str, namespace: Optional[str] = None) -> dict: ...
+
+    def list(self, resource: str, namespace: Optional[str] = None, *,
+             label_selector: str = "", field_selector: str = "",
+             resource_version: str = "", limit: int = 0, continue_token: str = "") -> ListResult:
+        """namespace=None lists across all namespaces (kubectl -A)."""
+
+    def create(self, obj: dict, namespace: Optional[str] = None, *,
+               dry_run: bool = False) -> dict:
+        """The resource comes from obj's apiVersion/kind. Honours metadata.generateName."""
+
+    def update(self, obj: dict, *, dry_run: bool = False) -> dict:
+        """PUT. metadata.resourceVersion, when set, is a precondition (else Conflict)."""
+
+    def update_status(self, obj: dict) -> dict:
+        """PUT on the status subresource: only `status` changes."""
+
+    def patch(self, resource: str, name: str, patch, namespace: Optional[str] = None, *,
+              patch_type: str = "merge", subresource: str = "", dry_run: bool = False) -> dict:
+        """patch_type: "merge" (RFC 7386), "json" (RFC 6902, a list of ops),
+        "strategic" (Kubernetes strategic merge patch), "apply" (server-side apply)."""
+
+    def delete(self, resource: str, name: str, namespace: Optional[str] = None, *,
+               propagation_policy: str = "", grace_period_seconds: Optional[int] = None,
+               preconditions: Optional[dict] = None, dry_run: bool = False) -> dict:
+        """Returns the object as it is after the call: still present with a
+        deletionTimestamp (finalizers, graceful pod deletion) or as it was when removed."""
+
+    def watch(self, resource: str, namespace: Optional[str] = None, *,
+              resource_version: str = "", label_selector: str = "", field_selector: str = "",
+              allow_bookmarks: bool = False, timeout_seconds: Optional[int] = None) -> WatchStream:
+        """resource_version "" = synthetic ADDED for every existing object, then live;
+        "N" = every change after N (410 ERROR event if N was compacted)."""
+
+    # --- subresources ---------------------------------------------------------
+    def bind(self, namespace: str, pod_name: str, node_name: str, *,
+             pod_uid: str = "") -> None:
+        """pods/binding: sets spec.nodeName once (Conflict if already bound)."""
+
+    def get_scale(self, resource: str, name: str, namespace: str) -> dict: ...
+
+    def scale(self, resource: str, name: str, namespace: str, replicas: int) -> dict:
+        """Set spec.replicas through the scale subresource; returns the Scale."""
+
+    def evict(self, namespace: str, pod_name: str, *,
+              grace_period_seconds: Optional[int] = None) -> None:
+        """pods/eviction: a delete that respects disruption budgets."""
+
+    def log(self, namespace: str, pod_name: str, *, container: str = "",
+            tail_lines: Optional[int] = None, previous: bool = False) -> str: ...
