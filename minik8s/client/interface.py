@@ -21,32 +21,12 @@ simulator's harness.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Protocol, runtime_checkable
 
-ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    type: str            # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
-    object: dict         # the object (for ERROR: a Status dict, e.g. 410 Expired)
-
-
-@dataclass(frozen=True)
-class ListResult:
-    items: list
-    resource_version: str     # the list's metadata.resourceVersion: watch from here
-    kind: str = ""            # e.g. "PodList"
-    api_version: str = ""
-    continue_token: str = ""
-
-    def to_dict(self) -> dict:
-        meta = {"resourceVersion": self.resource_version}
-        if self.continue_token:
-            meta["continue"] = self.continue_token
-        return {"kind": self.kind, "apiVersion": self.api_version, "metadata": meta,
-                "items": self.items}
+# The records that cross the seam live at the bottom layer (the API server returns
+# them too); they are re-exported here for components.
+from minik8s.api.wire import (ADDED, BOOKMARK, DELETED, ERROR, MODIFIED,  # noqa: F401
+                              ListResult, WatchEvent)
 
 
 @runtime_checkable
