@@ -18,7 +18,7 @@ import copy
 from minik8s.api import errors
 from minik8s.api.meta import rfc3339
 from minik8s.api.patch import apply_patch
-from minik8s.api.selectors import format_label_selector
+from minik8s.api.selectors import selector_from_dict
 
 from . import deletion
 from .request import Request
@@ -62,7 +62,8 @@ def scale_of(rt, obj: dict) -> dict:
                          "creationTimestamp": m["creationTimestamp"]},
             "spec": {"replicas": spec.get("replicas", 1)},
             "status": {"replicas": status.get("replicas", 0),
-                       "selector": format_label_selector(spec.get("selector") or {})}}
+                       # the selector's plain string form, "" when empty, as Kubernetes
+                       "selector": str(selector_from_dict(spec.get("selector") or {}))}}
 
 
 def _get_scale(server, req, rt, ns):
