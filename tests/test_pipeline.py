@@ -408,3 +408,21 @@ def run_script(seed):
 def test_same_seed_same_calls_byte_identical_objects():
     assert run_script(7) == run_script(7)
     assert run_script(7) != run_script(8)
+
+
+def test_replacing_with_the_same_undefaulted_manifest_is_no_spec_change(client, store):
+    d = client.create(deployment())
+    again = deployment()
+    again["metadata"]["resourceVersion"] = d["metadata"]["resourceVersion"]
+    rev = store.revision
+    out = client.update(again)
+    assert out["metadata"]["generation"] == 1 and store.revision == rev
+
+
+def test_service_leaving_nodeport_drops_node_ports_and_traffic_policy(client):
+    s = client.create(service("np", "NodePort"))
+    assert s["spec"]["externalTrafficPolicy"] == "Cluster"
+    s["spec"]["type"] = "ClusterIP"
+    out = client.update(s)
+    assert "nodePort" not in out["spec"]["ports"][0]
+    assert "externalTrafficPolicy" not in out["spec"]

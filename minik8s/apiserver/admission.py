@@ -117,21 +117,25 @@ def service_allocation(a: Admission) -> None:
     if stype in ("NodePort", "LoadBalancer"):
         used = allocators.used_node_ports(others)
         old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
-        for p in spec.get("ports") or []:
+        for i, p in enumerate(spec.get("ports") or []):
             if not p.get("nodePort") and old_ports.get(p.get("port")):
                 p["nodePort"] = old_ports[p.get("port")]
             if p.get("nodePort"):
                 if p["nodePort"] in used:
                     raise errors.invalid("Service", a.obj["metadata"].get("name", ""), [
-                        errors.Cause("spec.ports[].nodePort", "FieldValueInvalid",
+                        errors.Cause(f"spec.ports[{i}].nodePort", "FieldValueInvalid",
                                      f"Invalid value: {p['nodePort']}: provided port is "
                                      "already allocated")])
             else:
                 p["nodePort"] = allocators.allocate_node_port(a.server.rng, used)
             used.add(p["nodePort"])
     else:
+        # Leaving NodePort/LoadBalancer: drop what only those types may carry, as the
+        # Service strategy does, or validation would reject the merged object.
         for p in spec.get("ports") or []:
             p.pop("nodePort", None)
+        if old_spec.get("externalTrafficPolicy") == spec.get("externalTrafficPolicy"):
+            spec.pop("externalTrafficPolicy", None)
 
 
 def node_ipam(a: Admission) -> None:

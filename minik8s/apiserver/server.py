@@ -32,7 +32,8 @@ from . import auth, deletion, subresources
 from .admission import Admission, admit
 from .request import Request
 from .storage import ObjectStorage, parse_rv
-from .strategy import prepare_for_create, prepare_for_status_update, prepare_for_update
+from .strategy import (bump_generation, prepare_for_create, prepare_for_status_update,
+                       prepare_for_update)
 from .watch import ErrorWatch, ObjectWatch
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -199,6 +200,7 @@ class APIServer:
         else:
             prepare_for_update(rt, obj, old)
             admit(Admission(self, "UPDATE", rt, obj, old))
+            bump_generation(rt, obj, old)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if obj == old:
             return old      # nothing changed: no write, no new resourceVersion (as k8s)

@@ -50,7 +50,7 @@ def prepare_for_create(rt, obj: dict, clock, rng) -> None:
 
 def prepare_for_update(rt, obj: dict, old: dict) -> None:
     """Keep what the server owns from `old`; drop status changes when status has its
-    own subresource; count the spec change in `generation`."""
+    own subresource. (`generation` is counted after admission: bump_generation.)"""
     meta, old_meta = obj.setdefault("metadata", {}), old["metadata"]
     for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
         if f in old_meta:
@@ -62,6 +62,12 @@ def prepare_for_update(rt, obj: dict, old: dict) -> None:
             obj["status"] = old["status"]
         else:
             obj.pop("status", None)
+
+
+def bump_generation(rt, obj: dict, old: dict) -> None:
+    """Called after admission, so that defaults are filled in on both sides: a
+    `kubectl replace` of the same, un-defaulted manifest is no spec change."""
+    meta, old_meta = obj["metadata"], old["metadata"]
     # BEGIN LAB 02: generation — bump it when, and only when, the spec changed
     # Pitfall: labels, annotations and status changes must NOT bump it, or every
     # controller that writes status would look like a new spec to itself.
