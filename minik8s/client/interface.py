@@ -38,7 +38,9 @@ class WatchStream(Protocol):
         """Every event available now (maybe none). Never blocks."""
 
     def wait(self, timeout: Optional[float]) -> list:
-        """Block up to `timeout` for at least one event. Only for run() loops."""
+        """Block up to `timeout` for at least one event. Only for run() loops.
+        It waits in real time even under a FakeClock (the in-process stream waits on the
+        store's condition); simulated runs call poll() from step() instead."""
 
     def close(self) -> None: ...
 
