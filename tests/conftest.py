@@ -4,6 +4,7 @@ Everything here is deterministic: a FakeClock that moves only when a test advanc
 it, and a random.Random with a fixed seed, so objects (uids, names, ClusterIPs,
 timestamps) are the same on every run.
 """
+import os
 import random
 
 import pytest
@@ -34,3 +35,48 @@ def api(store, clock):
 @pytest.fixture
 def client(api):
     return InProcessClient(api)
+
+
+# --- a real HTTP API server, for kubectl and the official Python client ------------
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory):
+    """One API server over HTTP for the session (RealClock, in-memory store), serving
+    on a free loopback port. Tests share it: each uses its own namespace or names."""
+    from minik8s.api.clock import RealClock
+    from minik8s.apiserver.http import serve
+    api = APIServer(MemoryStore(), RealClock(), random.Random(7))
+    httpd = serve(api, "127.0.0.1", 0)
+    yield httpd
+    httpd.stopping.set()
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(http_server, tmp_path_factory):
+    """A kubeconfig file pointing at http_server, context `minik8s`."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: minik8s\n"
+        f"clusters: [{{name: minik8s, cluster: {{server: '{http_server.url}'}}}}]\n"
+        "users: [{name: minik8s, user: {}}]\n"
+        "contexts: [{name: minik8s, context: {cluster: minik8s, user: minik8s, namespace: default}}]\n")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def kubectl(kubeconfig, tmp_path_factory):
+    """Run the real kubectl against http_server: kubectl("get", "pods", "-n", "x") ->
+    CompletedProcess (text). A private discovery cache so no stale cache interferes."""
+    import shutil
+    import subprocess
+    exe = shutil.which("kubectl")
+    if exe is None:
+        pytest.skip("kubectl is not installed")
+    cache = tmp_path_factory.mktemp("kubecache")
+    env = dict(os.environ, HOME=str(cache), KUBECONFIG=kubeconfig)
+
+    def run(*args, input=None, timeout=30):
+        return subprocess.run([exe, f"--cache-dir={cache}", *args], input=input, text=True,
+                              capture_output=True, env=env, timeout=timeout)
+    return run
