@@ -205,11 +205,15 @@ def test_json_patch_that_does_not_apply_is_422_with_kubernetes_message(name, tar
     with pytest.raises(Invalid) as exc:
         json_patch(target, ops)
     assert (target, ops) == before
-    # kube-apiserver answers a bare 422; the library's reason rides along as __cause__.
-    assert exc.value.to_status() == {
+    # kube-apiserver's NewGenericServerResponse: the fixed message, the reason as a cause.
+    status = exc.value.to_status()
+    causes = status.pop("details")["causes"]
+    assert status == {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": "the server rejected our request due to an error in our request",
         "reason": "Invalid", "code": 422}
+    assert len(causes) == 1 and causes[0]["reason"] == "UnexpectedServerResponse"
+    assert why in causes[0]["message"]
     assert isinstance(exc.value.__cause__, JSONPatchError)
     assert why in str(exc.value.__cause__)
 

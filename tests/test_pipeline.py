@@ -426,3 +426,11 @@ def test_service_leaving_nodeport_drops_node_ports_and_traffic_policy(client):
     out = client.update(s)
     assert "nodePort" not in out["spec"]["ports"][0]
     assert "externalTrafficPolicy" not in out["spec"]
+
+
+def test_the_callers_object_is_never_changed(client):
+    d = deployment()
+    before = json.dumps(d, sort_keys=True)
+    client.create(d)
+    client.patch("deployments", "web", {"spec": {"replicas": 4}}, "default")
+    assert json.dumps(d, sort_keys=True) == before

@@ -16,8 +16,8 @@ Errors are the ones kube-apiserver answers:
     JSON patch not a list of objects) -> 400 BadRequest;
   * a JSON patch that does not apply (missing path, failed `test`, unknown op)
     -> 422 Invalid with the fixed message "the server rejected our request due to an
-    error in our request" and no causes: Kubernetes drops the library's explanation.
-    We keep it as the exception's `__cause__` (a JSONPatchError) for logs and tests;
+    error in our request" and the library's explanation as its one cause (reason
+    UnexpectedServerResponse), as NewGenericServerResponse builds it;
   * an unknown Content-Type -> 415 UnsupportedMediaType listing the accepted ones.
 
 Server-side apply here is an approximation: the applied manifest is merged into the
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 
-from minik8s.api.errors import BadRequest, Invalid, UnsupportedMediaType
+from minik8s.api.errors import BadRequest, Cause, Invalid, UnsupportedMediaType
 from minik8s.api.strategic import go_json_type, merge_document, strategic_merge_patch
 
 JSON_PATCH = "application/json-patch+json"
@@ -126,7 +126,9 @@ def json_patch(target, ops) -> dict:
         for op in copy.deepcopy(ops):
             doc = _apply_op(doc, op)
     except JSONPatchError as err:
-        raise Invalid(REJECTED) from err
+        # kube-apiserver's NewGenericServerResponse: the fixed message, and the
+        # library's explanation as the one cause (kubectl prints it).
+        raise Invalid(REJECTED, causes=[Cause("", "UnexpectedServerResponse", str(err))]) from err
     return doc
 
 

@@ -78,6 +78,25 @@ def delete(server, rt, namespace, name: str, req: Request) -> dict:
         return server.storage.update(rt, marked, expected)
 
 
+# kube-apiserver answers a DELETE that removed the object with a `Status` of Success,
+# except for the resources whose storage sets ReturnDeletedObject (these answer with the
+# object's last state). A DELETE still pending (finalizers, a pod's grace period) always
+# answers with the object as it now is: marked with deletionTimestamp.
+RETURNS_DELETED_OBJECT = ("pods", "services", "serviceaccounts", "namespaces")
+
+
+def response(rt, obj: dict) -> dict:
+    """What a DELETE answers, over any transport (the in-process client too)."""
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp") or rt.plural in RETURNS_DELETED_OBJECT:
+        return obj
+    details = {"name": meta.get("name", ""), "kind": rt.plural, "uid": meta.get("uid", "")}
+    if rt.group:
+        details["group"] = rt.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}
+
+
 def ready_to_remove(obj: dict) -> bool:
     """Marked for deletion, no finalizers left and no grace period running."""
     meta = obj["metadata"]

@@ -27,6 +27,7 @@ PATCH_CONTENT_TYPES = {
     "application/apply-patch+yaml": "apply",
 }
 _TRUE = ("true", "1")
+NOT_ALLOWED = "the server does not allow this method on the requested resource"
 
 
 def split_url(url: str):
@@ -62,8 +63,7 @@ def resolve(method: str, segments: list, query: dict, registry) -> Request | Non
         raise errors.NotFound("the server could not find the requested resource")
     verb = _verb(method, bool(name), query)
     if (verb == "create" and name and not sub) or (verb in ("update", "patch") and not name):
-        raise errors.MethodNotAllowed(f"the server does not allow this method on the "
-                                      f"requested resource ({method})")
+        raise errors.MethodNotAllowed(NOT_ALLOWED)
     req = Request(verb, rt.plural, group=rt.group, namespace=namespace, name=name,
                   subresource=sub)
     _apply_query(req, query)
@@ -88,8 +88,7 @@ def _verb(method: str, has_name: bool, query: dict) -> str:
         return "patch"
     if method == "DELETE":
         return "delete" if has_name else "deletecollection"
-    raise errors.MethodNotAllowed(f"the server does not allow this method on the requested "
-                                  f"resource ({method})")
+    raise errors.MethodNotAllowed(NOT_ALLOWED)
 
 
 def _apply_query(req: Request, q: dict) -> None:

@@ -17,7 +17,6 @@ Determinism: uids, generated names and allocations come from `rng`, timestamps f
 """
 from __future__ import annotations
 
-import copy
 import random
 import threading
 
@@ -97,7 +96,7 @@ class APIServer:
         if verb == "patch":
             return self.patch(rt, req, self._ns(rt, req))
         if verb == "delete":
-            return deletion.delete(self, rt, self._ns(rt, req), req.name, req)
+            return deletion.response(rt, deletion.delete(self, rt, self._ns(rt, req), req.name, req))
         if verb == "deletecollection":
             return deletion.delete_collection(self, rt, req, self._match(req, rt))
         raise errors.MethodNotAllowed(f"verb {verb!r} is not supported")
@@ -221,7 +220,7 @@ class APIServer:
                 if req.patch_type == "apply":       # server-side apply creates
                     return self.create(rt, req.body, namespace, dry_run=req.dry_run)
                 raise
-            new = apply_patch(copy.deepcopy(old), req.body, req.patch_type or "merge", rt.kind)
+            new = apply_patch(old, req.body, req.patch_type or "merge", rt.kind)
             new.setdefault("metadata", {})
             # A resourceVersion inside the patch is a precondition (kubectl diff does it);
             # otherwise the patch applies to whatever is current.
@@ -242,19 +241,29 @@ class APIServer:
                     raise
         raise errors.conflict(rt.plural, req.name, errors.STALE, rt.group)
 
+    def _wrong_kind(self, rt, kind, api_version) -> str:
+        """kube-apiserver's decoding error for a body of another kind than the URL's."""
+        head = f'{kind} in version "{api_version}" cannot be handled as a {rt.kind}'
+        try:
+            other = self.registry.for_object({"kind": kind, "apiVersion": api_version})
+        except errors.NotFound:
+            return f'{head}: no kind "{kind}" is registered for version "{api_version}"'
+        return (f"{head}: converting ({other.version}.{other.kind}) to "
+                f"({rt.group or 'core'}.{rt.kind}): unknown conversion")
+
     def _check_body(self, rt, body, namespace, name: str = "") -> dict:
         """The request body must be an object of this resource, in this namespace."""
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request was in an unknown format: "
                                     "expected a JSON object")
-        obj = copy.deepcopy(body)
+        # The body is ours to change: HTTP decoded it for this request, and the
+        # in-process client hands over a copy of its caller's dict.
+        obj = body
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
         if kind is None and api_version is None:
             obj["kind"], obj["apiVersion"] = rt.kind, rt.api_version
         elif kind != rt.kind or api_version != rt.api_version:
-            raise errors.BadRequest(
-                f'the API version in the data ({api_version}) does not match the expected '
-                f'API version ({rt.api_version}) or kind ({kind}) ({rt.kind})')
+            raise errors.BadRequest(self._wrong_kind(rt, kind, api_version))
         meta = obj.get("metadata")
         if meta is None:
             meta = obj["metadata"] = {}

@@ -8,7 +8,7 @@ wraps a list, a single object or a watch event's object into one.
 from __future__ import annotations
 
 from minik8s.api.printers import table
-from minik8s.api.wire import ListResult
+from minik8s.api.wire import BOOKMARK, ListResult
 
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
@@ -33,3 +33,13 @@ def to_table(req, result, now: float, include_object: str = "Metadata") -> dict:
         rv = (result.get("metadata") or {}).get("resourceVersion", "")
         kind = result.get("kind") or req.resource
     return table(items, kind, now, rv, include_object or "Metadata")
+
+
+def event_table(req, event, now: float, include_object: str = "Metadata") -> dict:
+    """A watch event's object as a one-row Table (what `kubectl get -w` asks for). A
+    BOOKMARK carries no object worth a row: an empty Table with its resourceVersion."""
+    if event.type == BOOKMARK:
+        meta = event.object.get("metadata") or {}
+        return table([], event.object.get("kind") or req.resource, now,
+                     meta.get("resourceVersion", ""), include_object)
+    return to_table(req, event.object, now, include_object)

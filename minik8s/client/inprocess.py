@@ -11,6 +11,7 @@ affecting anyone else. (Informer caches are different: they share.)
 """
 from __future__ import annotations
 
+import copy
 from typing import Optional
 
 from minik8s.api.registry import REGISTRY
@@ -29,6 +30,10 @@ class InProcessClient:
         self.user = user
 
     def _do(self, verb: str, resource: str, **kw):
+        # The pipeline may change the body it is given (defaulting, allocation); the
+        # caller's dict must stay as it was, as it would over HTTP.
+        if kw.get("body") is not None:
+            kw["body"] = copy.deepcopy(kw["body"])
         return self.server.handle(Request(verb, resource, token=self.token, user=self.user, **kw))
 
     # --- reads -------------------------------------------------------------

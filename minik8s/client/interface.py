@@ -75,8 +75,10 @@ class Client(Protocol):
     def delete(self, resource: str, name: str, namespace: Optional[str] = None, *,
                propagation_policy: str = "", grace_period_seconds: Optional[int] = None,
                preconditions: Optional[dict] = None, dry_run: bool = False) -> dict:
-        """Returns the object as it is after the call: still present with a
-        deletionTimestamp (finalizers, graceful pod deletion) or as it was when removed."""
+        """What kube-apiserver answers: the object as it is now when it is still there
+        (marked with deletionTimestamp: finalizers, a pod's grace period); once removed,
+        the object's last state for pods, services, serviceaccounts and namespaces, and a
+        `Status` (status: Success, details: name/kind/uid) for every other resource."""
 
     def watch(self, resource: str, namespace: Optional[str] = None, *,
               resource_version: str = "", label_selector: str = "", field_selector: str = "",
