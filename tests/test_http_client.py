@@ -336,7 +336,8 @@ def test_log_is_text_from_the_kubelet_proxy(http, own):
     text = c.log("default", "logged", container="c", tail_lines=2, previous=True)
     assert text.startswith("log of logged ")
     assert json.loads(text[len("log of logged "):]) == {
-        "container": "c", "tailLines": "2", "previous": "true"}
+        "container": "c", "tailLines": 2, "previous": True, "follow": False,
+        "timestamps": False, "sinceSeconds": None, "limitBytes": None}
 
 
 # --- watches ----------------------------------------------------------------------------

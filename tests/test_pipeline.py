@@ -434,3 +434,20 @@ def test_the_callers_object_is_never_changed(client):
     client.create(d)
     client.patch("deployments", "web", {"spec": {"replicas": 4}}, "default")
     assert json.dumps(d, sort_keys=True) == before
+
+
+def test_log_options_reach_the_node_proxy_typed_from_any_transport(store, clock):
+    seen = []
+    api = APIServer(store, clock, random.Random(3),
+                    node_proxy=lambda pod, what, opts: seen.append(opts) or "line\n")
+    c = InProcessClient(api)
+    c.create(pod("p", node="n1"))
+    assert c.log("default", "p", container="c", tail_lines=0) == "line\n"
+    c._do("get", "pods", namespace="default", name="p", subresource="log",
+          params={"container": "c", "tailLines": "0", "previous": "false"})
+    assert seen[0] == seen[1] == {"container": "c", "follow": False, "previous": False,
+                                  "timestamps": False, "tailLines": 0, "sinceSeconds": None,
+                                  "limitBytes": None}
+    with pytest.raises(errors.BadRequest):
+        c._do("get", "pods", namespace="default", name="p", subresource="log",
+              params={"tailLines": "x"})

@@ -172,7 +172,27 @@ def _get_log(server, req, rt, ns):
         raise errors.BadRequest(f"pod {req.name} does not have a host assigned")
     if server.node_proxy is None:
         raise errors.ServiceUnavailable("no kubelet connection is configured for logs")
-    return server.node_proxy(pod, "log", req.params)
+    return server.node_proxy(pod, "log", log_options(req.params))
+
+
+def log_options(params: dict) -> dict:
+    """PodLogOptions with their types, whichever transport sent them (HTTP sends every
+    query value as a string; the in-process client sends Python values)."""
+    def flag(k):
+        return str(params.get(k, "")).lower() in ("true", "1")
+
+    def number(k):
+        v = params.get(k)
+        if v is None or v == "":
+            return None
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            raise errors.BadRequest(f'invalid {k}: "{v}"') from None
+    return {"container": str(params.get("container") or ""), "follow": flag("follow"),
+            "previous": flag("previous"), "timestamps": flag("timestamps"),
+            "tailLines": number("tailLines"), "sinceSeconds": number("sinceSeconds"),
+            "limitBytes": number("limitBytes")}
 
 
 def _now(server) -> str:

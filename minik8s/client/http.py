@@ -35,6 +35,7 @@ from minik8s.api import errors
 from minik8s.api.registry import REGISTRY
 from minik8s.api.wire import ERROR, ListResult, WatchEvent
 
+from .interface import binding_body, eviction_body
 from .kubeconfig import ClientConfig, load
 
 PATCH_CONTENT_TYPES = {
@@ -184,11 +185,7 @@ class HTTPClient:
     # --- subresources ------------------------------------------------------
 
     def bind(self, namespace: str, pod_name: str, node_name: str, *, pod_uid: str = "") -> None:
-        body = {"apiVersion": "v1", "kind": "Binding",
-                "metadata": {"name": pod_name, "namespace": namespace},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
-        if pod_uid:
-            body["metadata"]["uid"] = pod_uid
+        body = binding_body(namespace, pod_name, node_name, pod_uid)
         self._json("POST", self._path("pods", namespace, pod_name, "binding"), body=body)
 
     def get_scale(self, resource: str, name: str, namespace: str) -> dict:
@@ -200,10 +197,7 @@ class HTTPClient:
 
     def evict(self, namespace: str, pod_name: str, *,
               grace_period_seconds: Optional[int] = None) -> None:
-        body = {"apiVersion": "policy/v1", "kind": "Eviction",
-                "metadata": {"name": pod_name, "namespace": namespace}}
-        if grace_period_seconds is not None:
-            body["deleteOptions"] = {"gracePeriodSeconds": grace_period_seconds}
+        body = eviction_body(namespace, pod_name, grace_period_seconds)
         self._json("POST", self._path("pods", namespace, pod_name, "eviction"), body=body)
 
     def log(self, namespace: str, pod_name: str, *, container: str = "",

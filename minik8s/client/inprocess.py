@@ -18,7 +18,7 @@ from minik8s.api.registry import REGISTRY
 
 from minik8s.apiserver.request import Request
 
-from .interface import ListResult, WatchStream
+from .interface import ListResult, WatchStream, binding_body, eviction_body
 
 PATCH_TYPES = ("merge", "json", "strategic", "apply")
 
@@ -93,11 +93,7 @@ class InProcessClient:
     # --- subresources ------------------------------------------------------
 
     def bind(self, namespace: str, pod_name: str, node_name: str, *, pod_uid: str = "") -> None:
-        body = {"apiVersion": "v1", "kind": "Binding",
-                "metadata": {"name": pod_name, "namespace": namespace},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
-        if pod_uid:
-            body["metadata"]["uid"] = pod_uid
+        body = binding_body(namespace, pod_name, node_name, pod_uid)
         self._do("create", "pods", namespace=namespace, name=pod_name, subresource="binding",
                  body=body)
 
@@ -110,15 +106,13 @@ class InProcessClient:
 
     def evict(self, namespace: str, pod_name: str, *,
               grace_period_seconds: Optional[int] = None) -> None:
-        body = {"apiVersion": "policy/v1", "kind": "Eviction",
-                "metadata": {"name": pod_name, "namespace": namespace}}
-        if grace_period_seconds is not None:
-            body["deleteOptions"] = {"gracePeriodSeconds": grace_period_seconds}
+        body = eviction_body(namespace, pod_name, grace_period_seconds)
         self._do("create", "pods", namespace=namespace, name=pod_name, subresource="eviction",
                  body=body)
 
     def log(self, namespace: str, pod_name: str, *, container: str = "",
             tail_lines: Optional[int] = None, previous: bool = False) -> str:
         params = {"container": container, "tailLines": tail_lines, "previous": previous}
+        # tailLines=0 means "no lines": keep it; only leave out what was not given.
         return self._do("get", "pods", namespace=namespace, name=pod_name, subresource="log",
-                        params={k: v for k, v in params.items() if v})
+                        params={k: v for k, v in params.items() if v is not None})

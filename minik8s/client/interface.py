@@ -102,3 +102,24 @@ class Client(Protocol):
 
     def log(self, namespace: str, pod_name: str, *, container: str = "",
             tail_lines: Optional[int] = None, previous: bool = False) -> str: ...
+
+
+# --- bodies of the subresource requests, shared by every Client implementation -----
+
+def binding_body(namespace: str, pod_name: str, node_name: str, pod_uid: str = "") -> dict:
+    """A core/v1 Binding: what the scheduler POSTs to pods/<name>/binding."""
+    body = {"apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": pod_name, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
+    if pod_uid:
+        body["metadata"]["uid"] = pod_uid
+    return body
+
+
+def eviction_body(namespace: str, pod_name: str, grace_period_seconds=None) -> dict:
+    """A policy/v1 Eviction: what `kubectl drain` POSTs to pods/<name>/eviction."""
+    body = {"apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": pod_name, "namespace": namespace}}
+    if grace_period_seconds is not None:
+        body["deleteOptions"] = {"gracePeriodSeconds": grace_period_seconds}
+    return body
