@@ -80,3 +80,18 @@ def kubectl(kubeconfig, tmp_path_factory):
         return subprocess.run([exe, f"--cache-dir={cache}", *args], input=input, text=True,
                               capture_output=True, env=env, timeout=timeout)
     return run
+
+
+# === issue 5: the in-process cluster harness (minik8s.cluster.local) =================
+
+@pytest.fixture
+def local_cluster():
+    """A 3-node cluster in this process: the API pipeline, the scheduler and three
+    kubelets on the simulated runtime, under a FakeClock, seed 0. Step it with
+    `local_cluster.step()` / `run_until(predicate)`; closed after the test."""
+    from minik8s.cluster.local import LocalCluster
+    cluster = LocalCluster(nodes=3, seed=0)
+    yield cluster
+    cluster.close()
+
+# === end of issue 5's harness section ==================================================

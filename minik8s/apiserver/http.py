@@ -117,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._watch(req)
             result = self.server.api.handle(req)
             if req.subresource == "log":
+                if not isinstance(result, (str, bytes)):
+                    return self._stream_log(result)          # follow=true (nodeproxy.py)
                 return self._send(200, result.encode() if isinstance(result, str) else result,
                                   "text/plain")
             code = 201 if req.verb == "create" else 200
@@ -304,6 +306,28 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             stream.close()
             self.close_connection = True
+
+    def _stream_log(self, chunks) -> None:
+        """`logs -f` (contract §3.8): the kubelet's chunks as they come, ended when the
+        container exits. An empty chunk is the proxy's heartbeat: a moment to check
+        whether our client left. Closing the iterator hangs up on the kubelet."""
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             b"Transfer-Encoding: chunked\r\n"
+                             b"Cache-Control: no-cache, private\r\n\r\n")
+            for chunk in chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                elif self.server.stopping.is_set() or self._client_gone():
+                    return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            self.close_connection = True
+            getattr(chunks, "close", lambda: None)()
 
     def _client_gone(self) -> bool:
         """A client that left makes the socket readable with no data."""

@@ -9,7 +9,7 @@ node. minik8s runs them in **one background process**, started by `minik8s up`:
 
 It opens the store (`D/store.db`, SQLite in WAL mode, unless `--store memory`), builds
 the request pipeline (`APIServer`) and serves it over HTTP. Then it starts the other
-components (`COMPONENTS`, empty until the scheduler and the controller-manager arrive)
+components (`COMPONENTS`: the scheduler, in a thread; the controller-manager later)
 and records what it is in `D/state.json`. It runs until SIGTERM or SIGINT, then stops
 in the reverse order: components, HTTP, store.
 
@@ -60,11 +60,41 @@ class Component(Protocol):
     def stop(self) -> None: ...
 
 
+class ThreadedComponent:
+    """A component (anything with `run(stop_event)`) looping in a daemon thread;
+    `stop()` sets the event and waits for the loop to finish its step."""
+
+    def __init__(self, name: str, component, join_timeout: float = 10.0):
+        self.name, self.component, self.join_timeout = name, component, join_timeout
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.component.run(self._stop)
+        except Exception:
+            log.exception("%s crashed", self.name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(self.join_timeout)
+
+
+def start_scheduler(api: APIServer, clock: Clock, rng: random.Random) -> Component:
+    """kube-scheduler, in a thread over an in-process client (its own random source,
+    so it does not share the API server's across threads)."""
+    from minik8s.client.inprocess import InProcessClient
+    from minik8s.scheduler.scheduler import Scheduler
+    scheduler = Scheduler(InProcessClient(api), clock, random.Random(rng.getrandbits(64)))
+    return ThreadedComponent("scheduler", scheduler)
+
+
 # The components this host runs next to the API server, in start order. Each entry
 # is `start(api, clock, rng) -> Component`: it receives the pipeline (components talk
 # to it through an in-process client, never to the store) and returns something that
-# stops. Later issues append the scheduler and the controller-manager here.
-COMPONENTS: list[Callable[[APIServer, Clock, random.Random], Component]] = []
+# stops. The controller-manager joins in a later issue.
+COMPONENTS: list[Callable[[APIServer, Clock, random.Random], Component]] = [start_scheduler]
 
 
 def store_spec(kind: str, data_dir: str) -> str:
