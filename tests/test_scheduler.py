@@ -415,8 +415,8 @@ def test_an_explained_unschedulable_pod_settles_without_a_write_loop(client, clo
 # --- the control-plane host runs it -------------------------------------------------------
 
 def test_the_control_plane_host_schedules_pods(tmp_path):
-    from minik8s.cluster.controlplane import ControlPlaneHost
     from minik8s.api.clock import RealClock
+    from minik8s.cluster.controlplane import ControlPlaneHost
     host = ControlPlaneHost(str(tmp_path), port=0, store="memory")
     host.start()
     try:
@@ -424,8 +424,10 @@ def test_the_control_plane_host_schedules_pods(tmp_path):
         api = InProcessClient(host.api)
         api.create(make_node("hand-made"))
         created = api.create(make_pod("web"))
-        stream = api.watch("pods", "default", resource_version=created["metadata"]["resourceVersion"])
-        clock, deadline, bound = RealClock(), RealClock().monotonic() + 10, None
+        stream = api.watch("pods", "default",
+                           resource_version=created["metadata"]["resourceVersion"])
+        clock = RealClock()
+        deadline, bound = clock.monotonic() + 10, None
         while bound is None and clock.monotonic() < deadline:   # wait for the event, not a sleep
             for ev in stream.wait(0.5):
                 bound = ev.object["spec"].get("nodeName") or bound

@@ -287,3 +287,11 @@ def test_legacy_spec_host_means_node_name():
 def test_job_successful_reads_status_succeeded():
     assert parse_field_selector("status.successful=2").matches({"status": {"succeeded": 2}})
     assert parse_field_selector("status.successful=0").matches({"status": {}})
+
+
+def test_gt_lt_take_go_integers_only():
+    # Go's ParseInt: "1_0" and " 5" are label values, not numbers, so they never match.
+    sel = parse_label_selector("a>3")
+    assert sel.matches({"a": "5"}) and sel.matches({"a": "+4"})
+    assert not sel.matches({"a": "1_0"}) and not sel.matches({"a": " 5"})
+    assert not sel.matches({})

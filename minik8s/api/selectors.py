@@ -111,9 +111,10 @@ class Requirement:
             return has
         if self.op == DOES_NOT_EXIST:
             return not has
-        try:  # gt / lt compare integers; a non-integer label value never matches
-            have, want = int(labels[self.key]), int(self.values[0])
-        except (KeyError, ValueError, IndexError):
+        # gt / lt compare integers; a non-integer label value never matches
+        have = parse_int64(labels.get(self.key))
+        want = parse_int64(self.values[0]) if self.values else None
+        if have is None or want is None:
             return False
         return have > want if self.op == GT else have < want
 
@@ -346,3 +347,15 @@ def format_label_selector(d: dict | None) -> str:
 def format_labels(labels: dict | None) -> str:
     """labels.FormatLabels: `a=b,c=d` sorted by key, `<none>` when empty."""
     return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items())) or "<none>"
+
+
+_INT64 = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_int64(s) -> int | None:
+    """Go's strconv.ParseInt(s, 10, 64): None unless a base-10 int64. Stricter than
+    int(): no spaces, no underscores ("1_0" is a valid label value, not a number)."""
+    if not isinstance(s, str) or not _INT64.fullmatch(s):
+        return None
+    n = int(s)
+    return n if -2**63 <= n < 2**63 else None

@@ -60,16 +60,12 @@ class LocalNodeHandle:
                 self._state = ALIVE
 
     def running_pods(self) -> list[RunningPod]:
-        """Pods with at least one running container, by the runtime's account. The
-        runtime knows containers by pod uid; namespace and name come from the pods the
-        kubelet was given."""
+        """Pods with at least one running container, by the runtime's own account —
+        which may differ from the API's (that difference is what self-healing repairs)."""
         if self._state == DEAD:
             return []
-        out = []
-        for pod in self.kubelet.pods():
-            meta = pod["metadata"]
-            if any(s.state == RUNNING for s in self.runtime.list(meta["uid"])):
-                out.append(RunningPod(meta.get("namespace", ""), meta["name"], meta["uid"]))
+        out = {RunningPod(s.pod_namespace, s.pod_name, s.pod_uid)
+               for s in self.runtime.list() if s.state == RUNNING}
         return sorted(out, key=lambda p: (p.namespace, p.name, p.uid))
 
     # --- for the harness ------------------------------------------------------------

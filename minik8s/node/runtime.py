@@ -78,6 +78,11 @@ class ContainerStatus:
     started_at: Optional[float] = None
     finished_at: Optional[float] = None
     pid: Optional[int] = None
+    # Which pod the container belongs to (CRI keeps these as sandbox labels): what a
+    # restarted kubelet, or a NodeHandle, needs to tell what really runs.
+    pod_uid: str = ""
+    pod_namespace: str = ""
+    pod_name: str = ""
 
 
 @dataclass(frozen=True)

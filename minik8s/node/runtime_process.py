@@ -181,7 +181,9 @@ class ProcessRuntime:
                 id=c.id, name=c.config.name, state=c.state, image=c.spec.reference,
                 image_id=c.spec.repo_digest, exit_code=c.exit_code, reason=c.reason,
                 message=c.message, created_at=c.created_at, started_at=c.started_at,
-                finished_at=c.finished_at, pid=c.proc.pid if c.state == RUNNING else None)
+                finished_at=c.finished_at, pid=c.proc.pid if c.state == RUNNING else None,
+                pod_uid=c.config.pod_uid, pod_namespace=c.config.pod_namespace,
+                pod_name=c.config.pod_name)
 
     def list(self, pod_uid: Optional[str] = None) -> list:
         with self._lock:

@@ -330,7 +330,8 @@ class SimulatedRuntime:
         end, code = c.end()
         ran = c.running_from <= end      # it may die during its start delay
         common = dict(id=c.id, name=c.config.name, image=c.reference, image_id=c.image_id,
-                      created_at=self._wall(c.created))
+                      created_at=self._wall(c.created), pod_uid=c.config.pod_uid,
+                      pod_namespace=c.config.pod_namespace, pod_name=c.config.pod_name)
         if end <= now:
             return ContainerStatus(state=EXITED, exit_code=code,
                                    reason="Completed" if code == 0 else "Error",

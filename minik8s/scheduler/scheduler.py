@@ -307,7 +307,8 @@ def _condition(pod: dict, ctype: str) -> Optional[dict]:
 def _scheduling_properties(node: dict) -> tuple:
     """What a filter or score can look at (kube-scheduler's nodeSchedulingPropertiesChange):
     a change here may let a waiting pod fit; a heartbeat does not."""
-    spec, status, meta = node.get("spec") or {}, node.get("status") or {}, node.get("metadata") or {}
+    spec, status = node.get("spec") or {}, node.get("status") or {}
+    meta = node.get("metadata") or {}
     conditions = tuple(sorted((c.get("type"), c.get("status"))
                               for c in status.get("conditions") or []))
     return (bool(spec.get("unschedulable")), to_json(spec.get("taints") or []),

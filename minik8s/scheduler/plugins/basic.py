@@ -240,6 +240,12 @@ class ImageLocality:
         for info in nodes:
             for image in _node_images(info.node):
                 spread[image] = spread.get(image, 0) + 1
+        spec = _spec(pod)
+        containers = list(spec.get("initContainers") or ()) + list(spec.get("containers") or ())
+        if not any(normalized_image_name(c.get("image") or "") in spread for c in containers):
+            # No node has any of its images: every node would score 0, which changes no
+            # choice; skipping saves a Score call per node (minik8s-only shortcut).
+            return SKIPPED
         state[self._PRE_SCORE] = (spread, max(len(nodes), 1))
         return OK
 

@@ -281,8 +281,11 @@ def balanced_allocation(requested: list, allocatable: list) -> int:
 
 
 def _amount(r: Resources, name: str) -> int:
-    return {"cpu": r.milli_cpu, "memory": r.memory,
-            "ephemeral-storage": r.ephemeral_storage}.get(name, r.scalar.get(name, 0))
+    if name == "cpu":             # branches, not a dict per call: this runs per node
+        return r.milli_cpu
+    if name == "memory":
+        return r.memory
+    return r.ephemeral_storage if name == "ephemeral-storage" else r.scalar.get(name, 0)
 
 
 def score_vectors(node: NodeInfo, names: list, pod_request: list, use_requested: bool):
