@@ -308,3 +308,6 @@ def follow(runtime, clock, stop_event, cid: str, *, since: Optional[float],
             # last lines it wrote before exiting are lost.
             if not running or clock.wait(stop_event, poll):
                 return
+            # A heartbeat: the HTTP servers write nothing for it but get the chance to
+            # notice a `kubectl logs -f` that has gone away.
+            yield b""
