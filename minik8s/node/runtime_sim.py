@@ -44,6 +44,7 @@ from typing import Optional
 
 from minik8s.api.meta import micro_time
 from minik8s.api.quantity import to_int, to_millis
+from minik8s.images import reference as image_reference  # containerd's normalisation
 from minik8s.node.runtime import (CREATED, EXITED, RUNNING, ContainerConfig,
                                   ContainerNotFound, ContainerStatus, ImagePullError,
                                   ProbeResult)
@@ -98,18 +99,6 @@ def parse_script(labels: dict, container: str) -> Script:
             except ValueError:
                 raise ValueError(f"annotation {PREFIX}{key}: invalid value {raw!r}") from None
     return Script(**values)
-
-
-def image_reference(image: str) -> str:
-    """Normalize as containerd does: "busybox" -> "docker.io/library/busybox:latest"."""
-    first, _, rest = image.partition("/")
-    if not rest:
-        image = "docker.io/library/" + image
-    elif "." not in first and ":" not in first and first != "localhost":
-        image = "docker.io/" + image
-    if "@" not in image and ":" not in image.rsplit("/", 1)[-1]:
-        image += ":latest"
-    return image
 
 
 def _repository(image: str) -> str:
