@@ -302,6 +302,10 @@ def test_a_failed_bind_forgets_the_assumption_and_retries_later(client, clock, m
     assert pod["spec"].get("nodeName") is None and faulty.injected == 1
     assert not s.cache.is_assumed(pod)
     assert s.cache.node_info("n1").requested.milli_cpu == 0   # the 800m are free again
+    cond = condition(client, "web")
+    assert (cond["status"], cond["reason"]) == ("False", "SchedulerError")
+    assert cond["message"].startswith('running Bind plugin "DefaultBinder": injected fault')
+    assert events_of(client, "web", "FailedScheduling")[0]["message"] == cond["message"]
     s.step()
     assert node_of(client, "web") is None         # backing off
     clock.advance(1)

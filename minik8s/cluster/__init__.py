@@ -5,8 +5,10 @@ kube-controller-manager) next to etcd; `kind create cluster` starts them and wri
 kubeconfig. minik8s does the same with fewer moving parts:
 
 - `controlplane.py`: the **control-plane host**, one background process that opens the
-  store and serves the API over HTTP (the scheduler and the controller-manager join it
-  as threads in later issues).
+  store, serves the API over HTTP and runs the scheduler as a thread (the
+  controller-manager joins it in a later issue).
+- `local.py`: `LocalCluster`, the whole cluster in one process (pipeline, scheduler,
+  kubelets) stepped under a fake clock: the harness of tests and the simulator.
 - `bringup.py`: what `minik8s up / down / status / chaos` do: start the host detached,
   wait until the API answers, write the kubeconfig context, stop it again by its
   recorded pid, report what runs.

@@ -242,7 +242,8 @@ class Scheduler:
         except APIError as e:
             log.warning("binding %s to %s failed: %s; will retry", key_of(pod), node, e)
             self.cache.forget(pod)
-            self.recorder.event(pod, WARNING, "FailedScheduling", f"Binding rejected: {e}")
+            # kube-scheduler's words for a failed DefaultBinder, condition and event.
+            self._failed(pod, "SchedulerError", f'running Bind plugin "DefaultBinder": {e}')
             self.queue.add_backoff(qp)
             return None
         self.cache.finish_binding(pod)

@@ -157,15 +157,26 @@ def nodes_with_affinity_pods(state: CycleState, nodes: list) -> list:
     unless the framework already put it in the CycleState."""
     found = state.get(NODES_WITH_AFFINITY_PODS)
     if found is None:
-        found = []
-        for ni in nodes:            # the hot loop of a large cluster: kept plain
-            for p in ni.pods:
-                affinity = (p.get("spec") or _EMPTY).get("affinity")
-                if affinity and (affinity.get("podAffinity") or affinity.get("podAntiAffinity")):
-                    found.append(ni)
-                    break
+        found = [ni for ni in nodes if _has_affinity_pods(ni)]
         state[NODES_WITH_AFFINITY_PODS] = found
     return found
+
+
+def _has_affinity_pods(ni: NodeInfo) -> bool:
+    """Memoised on the NodeInfo per (generation, pod count), as non_zero_requested is:
+    a cycle then costs one lookup per node instead of a look at every pod in the
+    cluster (Kubernetes keeps NodeInfo.PodsWithAffinity for the same reason)."""
+    key = (ni.generation, len(ni.pods))
+    memo = ni.__dict__.get("_has_affinity_pods")
+    if memo is None or memo[0] != key:
+        found = False
+        for p in ni.pods:           # the hot loop of a large cluster: kept plain
+            affinity = (p.get("spec") or _EMPTY).get("affinity")
+            if affinity and (affinity.get("podAffinity") or affinity.get("podAntiAffinity")):
+                found = True
+                break
+        memo = ni.__dict__["_has_affinity_pods"] = (key, found)
+    return memo[1]
 
 
 # ---------------------------------------------------------------- filter state
