@@ -148,8 +148,9 @@ def node_ipam(a: Admission) -> None:
         return
     if spec.get("podCIDR"):
         return
-    used = allocators.used_pod_cidrs(a.server.list_all("nodes"))
-    cidr = allocators.allocate_pod_cidr(used)
+    used = a.server.pod_cidrs      # an index over the stored Nodes' podCIDRs
+    cidr, index = allocators.allocate_pod_cidr(used, a.server.next_pod_cidr)
+    a.server.next_pod_cidr = index + 1
     spec["podCIDR"], spec["podCIDRs"] = cidr, [cidr]
 
 

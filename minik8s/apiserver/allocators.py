@@ -10,14 +10,16 @@ pods get addresses. minik8s runs on one host, so every range lives in loopback
     pods       127.128.0.0/9   one /24 per node: 127.128.0.0/24, 127.128.1.0/24, ...
 
 Allocation is derived from what is stored (the set of used addresses is read from
-the objects), so there is no allocator state to lose or to disagree with the store;
+the objects; for pod CIDRs through `UsedIndex`, kept current by the store's own
+watch), so there is no allocator state to lose or to disagree with the store;
 the pipeline holds its allocation lock from choosing a value to writing the object,
 so two creates never receive the same address. Choices come from the seeded rng
-(ClusterIPs, NodePorts) or in order (pod CIDRs, like the range allocator).
+(ClusterIPs, NodePorts) or in order from a rolling offset (pod CIDRs, like the range allocator).
 """
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from minik8s.api import errors
 
@@ -82,15 +84,59 @@ def allocate_node_port(rng, used: set) -> int:
             return port
 
 
-def used_pod_cidrs(nodes: list) -> set:
-    return {(n.get("spec") or {}).get("podCIDR") for n in nodes} - {None}
+class UsedIndex:
+    """The values of one field across the stored objects of one prefix (e.g. every
+    Node's spec.podCIDR), kept current from the store itself: one range at first use,
+    then the store's own watch. Still derived from the store — nothing to lose or to
+    disagree — but a registration no longer reads every Node (O(N^2) for N nodes)."""
+
+    def __init__(self, store, prefix: str, extract):
+        self._store, self._prefix, self._extract = store, prefix, extract
+        self._by_key: dict = {}
+        self._counts: dict = {}
+        self._watcher = None
+
+    def __contains__(self, value) -> bool:
+        self._catch_up()
+        return value in self._counts
+
+    def __len__(self) -> int:
+        self._catch_up()
+        return len(self._counts)
+
+    def _catch_up(self) -> None:
+        if self._watcher is None or self._watcher.closed:
+            self._by_key, self._counts = {}, {}
+            res = self._store.range(self._prefix, prefix=True)
+            for kv in res.kvs:
+                self._set(kv.key, kv.value)
+            self._watcher = self._store.watch(self._prefix, prefix=True,
+                                              start_revision=res.revision + 1)
+        for ev in self._watcher.poll():
+            self._set(ev.kv.key, ev.kv.value if ev.type == "PUT" else None)
+
+    def _set(self, key: str, raw) -> None:
+        old = self._by_key.pop(key, None)
+        if old is not None:
+            self._counts[old] -= 1
+            if not self._counts[old]:
+                del self._counts[old]
+        value = self._extract(json.loads(raw)) if raw else None
+        if value is not None:
+            self._by_key[key] = value
+            self._counts[value] = self._counts.get(value, 0) + 1
 
 
-def allocate_pod_cidr(used: set, cidr=POD_CIDR, prefix: int = NODE_CIDR_PREFIX) -> str:
-    """The first free /24: the order makes node N's pods easy to recognise in a demo."""
+def allocate_pod_cidr(used, start: int = 0, cidr=POD_CIDR,
+                      prefix: int = NODE_CIDR_PREFIX) -> tuple:
+    """The next free /24 at or after index `start`, wrapping around: Kubernetes' range
+    allocator keeps the same rolling offset, so N registrations cost O(N), not O(N^2),
+    and a freed CIDR is reused only after the range wraps. -> (cidr, its index)."""
     base, step = int(cidr.network_address), 1 << (32 - prefix)
-    for i in range(cidr.num_addresses // step):
+    total = cidr.num_addresses // step
+    for k in range(total):
+        i = (start + k) % total
         subnet = f"{ipaddress.ip_address(base + i * step)}/{prefix}"
         if subnet not in used:
-            return subnet
+            return subnet, i
     raise errors.InternalError(f"failed to allocate a pod CIDR: {cidr} is full")

@@ -27,7 +27,7 @@ from minik8s.api.patch import apply_patch
 from minik8s.api.registry import REGISTRY
 from minik8s.api.selectors import check_field_selector, parse_field_selector, parse_label_selector
 
-from . import auth, deletion, subresources
+from . import allocators, auth, deletion, subresources
 from .admission import Admission, admit
 from .request import Request
 from .storage import ObjectStorage, parse_rv
@@ -55,6 +55,10 @@ class APIServer:
         # Allocation (ClusterIPs, NodePorts, pod CIDRs, generated names) reads the store
         # and then writes: one lock makes choose-then-write atomic across threads.
         self._write_lock = threading.RLock()
+        self.pod_cidrs = allocators.UsedIndex(
+            store, self.registry.lookup("nodes").prefix(),
+            lambda node: (node.get("spec") or {}).get("podCIDR"))
+        self.next_pod_cidr = 0       # the range allocator's rolling offset
         self._bootstrap()
 
     def _bootstrap(self) -> None:
