@@ -80,7 +80,7 @@ class ObjectStorage:
             raise errors.Gone("The provided continue parameter is too old to display a "
                               "consistent list result. You can start a new list without "
                               "the continue parameter.") from None
-        items, token = [], ""
+        items, keys, token = [], [], ""
         for kv in res.kvs:
             if start and kv.key <= start:
                 continue
@@ -88,10 +88,11 @@ class ObjectStorage:
             if match is not None and not match(obj):
                 continue
             if limit and len(items) == limit:
-                token = _encode_continue(res.revision, last_key)
+                # One more match exists: the next page starts after the last key sent.
+                token = _encode_continue(res.revision, keys[-1])
                 break
             items.append(obj)
-            last_key = kv.key
+            keys.append(kv.key)
         return ListResult(items=items, resource_version=str(res.revision), kind=rt.list_kind,
                           api_version=rt.api_version, continue_token=token)
 

@@ -35,7 +35,6 @@ loops between our status patch and our own informer).
 """
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
