@@ -16,9 +16,11 @@ import pytest
 import requests
 import yaml
 
+from minik8s.api import errors
 from minik8s.api.clock import RealClock
+from minik8s.apiserver.request import Request
 from minik8s.cli.main import main
-from minik8s.cluster import processes
+from minik8s.cluster import controlplane, processes
 
 
 def free_port() -> int:
@@ -258,3 +260,33 @@ def test_the_host_starts_its_components_after_the_api_and_stops_them_first(tmp_p
     host.stop()
     assert seen == [("start", "kube-system"), ("stop", True)]
     assert not processes.healthy(st["url"]) and not (tmp_path / "state.json").exists()
+
+
+def test_the_host_sends_pod_logs_to_the_pods_kubelet(tmp_path, monkeypatch):
+    # No kubelet runs at the Node's address: the answer is kube-apiserver's dial error,
+    # which shows the host proxies to kubelets (and is not "no kubelet connection").
+    monkeypatch.setattr(controlplane, "COMPONENTS", [])
+    host = controlplane.ControlPlaneHost(str(tmp_path), port=0, store="memory")
+    host.start()
+    try:
+        api = host.api
+        api.handle(Request("create", "nodes", body={
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": _free_port()}}}}))
+        api.handle(Request("create", "pods", namespace="default", body={
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox"}]}}))
+        with pytest.raises(errors.APIError) as e:
+            api.handle(Request("get", "pods", namespace="default", name="p", subresource="log",
+                               params={"container": "c"}))
+        assert not isinstance(e.value, errors.ServiceUnavailable)
+        assert "127.0.0.1" in e.value.message
+    finally:
+        host.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

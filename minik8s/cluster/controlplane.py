@@ -40,6 +40,7 @@ from typing import Callable, Protocol
 from minik8s.api.clock import Clock, RealClock
 from minik8s.api.meta import rfc3339
 from minik8s.apiserver.http import serve
+from minik8s.apiserver.nodeproxy import make_node_proxy
 from minik8s.apiserver.server import APIServer
 from minik8s.store import open_store
 
@@ -141,6 +142,8 @@ class ControlPlaneHost:
         try:
             self.api = APIServer(self.store, self.clock, self.rng,
                                  default_toleration_seconds=self.default_toleration_seconds)
+            # pods/log goes to the pod's kubelet over HTTP, as kube-apiserver does.
+            self.api.node_proxy = make_node_proxy(self.api)
             self.httpd = serve(self.api, self.host, self.port)
             log.info("API server serving at %s", self.httpd.url)
             for start in COMPONENTS:
