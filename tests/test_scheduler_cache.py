@@ -156,3 +156,20 @@ def test_generations_increase_with_every_change(cache):
     cache.forget(pod("a"))
     g2 = cache.node_info("n1").generation
     assert g0 < g1 < g2 and cache.node_info("n2").generation < g1
+
+
+def test_the_cache_knows_which_nodes_hold_pods_with_affinity(cache):
+    anti = pod("a", node_name="n2")
+    anti["spec"]["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    cache.add_pod(pod("plain", node_name="n1"))
+    assert cache.nodes_with_affinity_pods() == []
+    cache.assume(anti, "n2")
+    assert [ni.name for ni in cache.nodes_with_affinity_pods()] == ["n2"]
+    cache.add_pod(anti)                       # the informer confirms: still counted once
+    cache.remove_pod(anti)
+    assert cache.nodes_with_affinity_pods() == []
+    # The hint is the NodeInfo currently in the cache, not a stale copy.
+    cache.add_pod(anti)
+    cache.add_pod(pod("more", node_name="n2"))
+    assert cache.nodes_with_affinity_pods() == [cache.node_info("n2")]

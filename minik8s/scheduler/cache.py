@@ -28,6 +28,7 @@ from typing import Optional
 
 from minik8s.scheduler.framework import NodeInfo, Resources
 from minik8s.scheduler.plugins.basic import host_ports
+from minik8s.scheduler.plugins.interpodaffinity import has_pod_affinity
 from minik8s.scheduler.plugins.noderesources import node_allocatable, pod_requests
 
 
@@ -45,6 +46,9 @@ class SchedulerCache:
         self._pods: dict = {}            # uid -> _PodState
         self._assumed: set = set()       # uids assumed, not yet confirmed by the informer
         self._binding_finished: set = set()
+        # node name -> how many of its pods have pod (anti-)affinity: Kubernetes'
+        # NodeInfo.PodsWithAffinity, so InterPodAffinity need not look at every node.
+        self._affinity: dict = {}
         self.generation = 0
         self._list: Optional[list] = None    # node_infos(), sorted by name
         self._index: dict = {}               # name -> position in _list
@@ -145,6 +149,18 @@ class SchedulerCache:
         if uid in self._pods:
             self._remove(uid)
 
+    def nodes_with_affinity_pods(self) -> list:
+        """NodeInfos of the known nodes holding a pod with pod (anti-)affinity."""
+        return [self._nodes[n] for n in sorted(self._affinity) if n in self._nodes]
+
+    def _count_affinity(self, pod: dict, node_name: str, delta: int) -> None:
+        if has_pod_affinity(pod):
+            n = self._affinity.get(node_name, 0) + delta
+            if n:
+                self._affinity[node_name] = n
+            else:
+                self._affinity.pop(node_name, None)
+
     def pod_count(self) -> int:
         return len(self._pods)
 
@@ -156,6 +172,7 @@ class SchedulerCache:
     def _add(self, uid: str, pod: dict, node_name: str) -> None:
         requests = pod_requests(pod)
         self._pods[uid] = _PodState(pod, node_name, requests)
+        self._count_affinity(pod, node_name, +1)
         ni = self._get(node_name)
         ports = host_ports(pod)
         self._put(self._copy(ni, pods=ni.pods + [pod],
@@ -164,6 +181,7 @@ class SchedulerCache:
 
     def _remove(self, uid: str) -> None:
         state = self._pods.pop(uid)
+        self._count_affinity(state.pod, state.node, -1)
         self._assumed.discard(uid)
         self._binding_finished.discard(uid)
         ni = self._get(state.node)
@@ -176,6 +194,8 @@ class SchedulerCache:
     def _replace(self, uid: str, state: _PodState, pod: dict) -> None:
         requests = pod_requests(pod)
         self._pods[uid] = _PodState(pod, state.node, requests)
+        self._count_affinity(state.pod, state.node, -1)
+        self._count_affinity(pod, state.node, +1)
         ni = self._get(state.node)
         pods = [pod if p is state.pod else p for p in ni.pods]
         requested = (ni.requested if requests == state.requests

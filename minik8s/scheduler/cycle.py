@@ -146,12 +146,15 @@ class Framework:
 
     # -- the cycle ------------------------------------------------------------------
 
-    def schedule(self, pod: dict, nodes: list, explain: Optional[bool] = None) -> ScheduleResult:
-        """Choose a node for `pod` among `nodes` (NodeInfos, in a stable order)."""
+    def schedule(self, pod: dict, nodes: list, explain: Optional[bool] = None,
+                 hints: Optional[dict] = None) -> ScheduleResult:
+        """Choose a node for `pod` among `nodes` (NodeInfos, in a stable order).
+        `hints` seed the CycleState with facts the caller's cache already knows (e.g.
+        the nodes holding pods with affinity), so plugins need not recompute them."""
         explain = self.profile.explain if explain is None else explain
         if not nodes:
             return ScheduleResult(None, message=NO_NODES_AVAILABLE, code=UNRESOLVABLE)
-        state = CycleState()
+        state = CycleState(hints or {})
 
         # 1. PreFilter: once per pod.
         skip, rejected = set(), None

@@ -49,6 +49,7 @@ from minik8s.client.leaderelection import LeaderElector
 from . import config
 from .cache import SchedulerCache
 from .cycle import ERROR, Framework
+from .plugins.interpodaffinity import NODES_WITH_AFFINITY_PODS
 from .explain import (EXPLAIN_ANNOTATION, FILTER_RESULT, FINALSCORE_RESULT,  # noqa: F401
                       SCORE_RESULT, SELECTED_NODE, explanation, to_json)
 from .queue import ASSIGNED_POD_ADD, ASSIGNED_POD_DELETE, NODE_ADD, NODE_UPDATE, SchedulingQueue
@@ -202,7 +203,9 @@ class Scheduler:
         explain = self.explain or get_path(pod, "metadata", "annotations",
                                            EXPLAIN_ANNOTATION) == "true"
         try:
-            result = self.framework.schedule(pod, self.cache.node_infos(), explain=explain)
+            hints = {NODES_WITH_AFFINITY_PODS: self.cache.nodes_with_affinity_pods()}
+            result = self.framework.schedule(pod, self.cache.node_infos(), explain=explain,
+                                             hints=hints)
         except Exception as e:  # noqa: BLE001 - a broken plugin (a lab) must not stop us
             log.exception("scheduling %s failed", key_of(pod))
             result = None
