@@ -66,20 +66,26 @@ def _template(spec: dict | None) -> None:
 
 # --- apps/v1 --------------------------------------------------------------------
 
+def _rolling_update(strategy: dict | None, *, max_unavailable, max_surge) -> None:
+    """Type RollingUpdate unless set; a RollingUpdate gets its two bounds (a Recreate
+    or OnDelete strategy gets no rollingUpdate at all)."""
+    if strategy is None:
+        return
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = _child(strategy, "rollingUpdate")
+        if rolling is not None:
+            _set(rolling, "maxUnavailable", max_unavailable)
+            _set(rolling, "maxSurge", max_surge)
+
+
 def _deployment(obj: dict) -> None:
     spec = _spec(obj)
     if spec is None:
         return
     _set(spec, "replicas", 1)
-    strategy = _child(spec, "strategy")
-    if strategy is not None:
-        if not strategy.get("type"):
-            strategy["type"] = "RollingUpdate"
-        if strategy["type"] == "RollingUpdate":
-            rolling = _child(strategy, "rollingUpdate")
-            if rolling is not None:
-                _set(rolling, "maxUnavailable", "25%")
-                _set(rolling, "maxSurge", "25%")
+    _rolling_update(_child(spec, "strategy"), max_unavailable="25%", max_surge="25%")
     _set(spec, "revisionHistoryLimit", 10)
     _set(spec, "progressDeadlineSeconds", 600)
     _template(spec)
@@ -125,15 +131,7 @@ def _daemonset(obj: dict) -> None:
     spec = _spec(obj)
     if spec is None:
         return
-    strategy = _child(spec, "updateStrategy")
-    if strategy is not None:
-        if not strategy.get("type"):
-            strategy["type"] = "RollingUpdate"
-        if strategy["type"] == "RollingUpdate":
-            rolling = _child(strategy, "rollingUpdate")
-            if rolling is not None:
-                _set(rolling, "maxUnavailable", 1)
-                _set(rolling, "maxSurge", 0)
+    _rolling_update(_child(spec, "updateStrategy"), max_unavailable=1, max_surge=0)
     _set(spec, "revisionHistoryLimit", 10)
     _template(spec)
 
