@@ -27,24 +27,9 @@ from minik8s.client.kubeconfig import KubeconfigError, merge_context, remove_con
 from minik8s.client.wrappers import RecordingClient
 from minik8s.store.memory import MemoryStore
 
+from builders import deployment, pod
+
 WAIT = 5.0     # the longest any test waits for an event that should come at once
-
-
-def deployment(name="web", replicas=2, image="minik8s/hello:v1"):
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "labels": dict(labels)},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
-                     "template": {"metadata": {"labels": dict(labels)},
-                                  "spec": {"containers": [{"name": "web", "image": image}]}}}}
-
-
-def pod(name="p", labels=None, node=None):
-    p = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-         "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-    if node:
-        p["spec"]["nodeName"] = node
-    return p
 
 
 def names(objs):

@@ -10,22 +10,7 @@ from minik8s.apiserver.server import APIServer
 from minik8s.client.inprocess import InProcessClient
 from minik8s.store.memory import MemoryStore
 
-
-def deployment(name="web", replicas=2, image="minik8s/hello:v1", labels=None):
-    labels = labels or {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "labels": dict(labels)},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
-                     "template": {"metadata": {"labels": dict(labels)},
-                                  "spec": {"containers": [{"name": "web", "image": image}]}}}}
-
-
-def pod(name="p", labels=None, node=None):
-    p = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-         "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-    if node:
-        p["spec"]["nodeName"] = node
-    return p
+from builders import deployment, pod
 
 
 def test_create_fills_server_fields_and_defaults(client):
