@@ -17,6 +17,7 @@ processes too. `ServerThread` is the same server in a thread of the benchmark it
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -91,6 +92,16 @@ def cpu_seconds(pid: Optional[int] = None) -> Optional[float]:
         return (int(fields[11]) + int(fields[12])) / ticks   # utime, stime
     except (OSError, ValueError, IndexError):
         return None
+
+
+def parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The flags every benchmark has: --quick, --results, --no-save."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small counts (CI smoke, seconds)")
+    p.add_argument("--results", help="file of the previous run's figures "
+                   f"(default benchmarks/results/{name}.json)")
+    p.add_argument("--no-save", action="store_true", help="do not record this run")
+    return p
 
 
 def machine() -> str:

@@ -34,7 +34,6 @@ answered with an unexpected status).
 """
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -50,7 +49,7 @@ if __package__ in (None, ""):            # run as a script: make `benchmarks` im
 
 import requests
 
-from benchmarks._common import (Report, ServerProcess, ServerThread, Stats, cpu_seconds,
+from benchmarks._common import (Report, ServerProcess, ServerThread, Stats, cpu_seconds, parser,
                                 machine, now)
 from minik8s.api.clock import RealClock
 
@@ -440,16 +439,12 @@ def report_targets(report: Report, results: dict) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small counts (CI smoke, seconds)")
+    p = parser(__doc__, "apiserver")
     p.add_argument("--store", choices=("memory", "sqlite", "both"), default="both")
     p.add_argument("--client", choices=("requests", "http.client", "both"), default="both",
                    help="HTTP client library of the client threads")
     p.add_argument("--server", choices=("subprocess", "thread", "both"), default="subprocess",
                    help="where the HTTP server runs (subprocess: its own GIL)")
-    p.add_argument("--results", help="file of the previous run's figures "
-                   "(default benchmarks/results/apiserver.json)")
-    p.add_argument("--no-save", action="store_true", help="do not record this run")
     p.add_argument("--profile", action="store_true",
                    help="cProfile the subprocess server's connection threads and print "
                         "where the time goes (slows it: figures are not saved)")

@@ -27,7 +27,6 @@ how close Python gets on a small machine, and `--profile` says where the time go
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import pathlib
 import random
@@ -36,7 +35,7 @@ import sys
 if __package__ in (None, ""):            # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Report, Stats, machine, now, percentile
+from benchmarks._common import Report, Stats, machine, now, parser, percentile
 from minik8s.api.clock import RealClock
 from minik8s.apiserver.server import APIServer
 from minik8s.client.inprocess import InProcessClient
@@ -153,15 +152,11 @@ def profile_one(n_nodes: int, n_pods: int, percentage: int) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small counts (CI smoke, seconds)")
+    p = parser(__doc__, "scheduler")
     p.add_argument("--pods", type=int, help="pending pods per configuration")
     p.add_argument("--nodes", help="comma-separated node counts (default 500,1000,5000)")
     p.add_argument("--percentage", help="comma-separated percentageOfNodesToScore values "
                    "(default 0,100; 0 = adaptive)")
-    p.add_argument("--results", help="file of the previous run's figures "
-                   "(default benchmarks/results/scheduler.json)")
-    p.add_argument("--no-save", action="store_true", help="do not record this run")
     p.add_argument("--profile", metavar="NODES:PERCENT",
                    help="cProfile one configuration and print where the time goes "
                         "(to stderr; nothing is saved)")
