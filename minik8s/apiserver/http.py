@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import select
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+from minik8s.httpstream import peer_gone, write_chunk
 from minik8s.api import errors
 from minik8s.api.wire import ERROR
 
@@ -294,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
                                           req.params.get("includeObject", "Metadata"))
                     line = json.dumps({"type": ev.type, "object": obj},
                                       separators=(",", ":")).encode() + b"\n"
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                    write_chunk(self.wfile, line)
                 if events:
                     self.wfile.flush()
                 if stream.closed or (not events and self._client_gone()):
@@ -317,7 +316,7 @@ class Handler(BaseHTTPRequestHandler):
                              b"Cache-Control: no-cache, private\r\n\r\n")
             for chunk in chunks:
                 if chunk:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    write_chunk(self.wfile, chunk)
                     self.wfile.flush()
                 elif self.server.stopping.is_set() or self._client_gone():
                     return
@@ -330,12 +329,7 @@ class Handler(BaseHTTPRequestHandler):
             getattr(chunks, "close", lambda: None)()
 
     def _client_gone(self) -> bool:
-        """A client that left makes the socket readable with no data."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
+        return peer_gone(self.connection)
 
 
 def _unsupported(accepted) -> errors.UnsupportedMediaType:

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
-import select
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from minik8s.httpstream import peer_gone, write_chunk
 from minik8s.api import errors
 
 log = logging.getLogger("minik8s.kubelet.server")
@@ -150,15 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
                 close()
 
     def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        write_chunk(self.wfile, data)
         self.wfile.flush()
 
     def _client_gone(self) -> bool:
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
+        return peer_gone(self.connection)
 
     def _send(self, code: int, body: bytes, content_type: str) -> None:
         head = (f"HTTP/1.1 {code} {self.responses.get(code, ('',))[0]}\r\n"
