@@ -95,3 +95,35 @@ def local_cluster():
     cluster.close()
 
 # === end of issue 5's harness section ==================================================
+
+
+# === issue 6: one private Ray head per test session, clusters brought up on it =========
+
+@pytest.fixture(scope="session")
+def ray_address(tmp_path_factory):
+    """The address of a private Ray head started once for the whole test run (≈ 2.5 s);
+    end-to-end tests bring clusters up on it with `minik8s up --address`, which saves
+    a head per cluster. Stopped (by its process group, never `ray stop`) at the end."""
+    from minik8s.api.clock import RealClock
+    from minik8s.cluster import rayhead
+    clock = RealClock()
+    record = rayhead.start_head(str(tmp_path_factory.mktemp("ray") / "ray.log"), clock)
+    yield record["address"]
+    rayhead.disconnect()
+    rayhead.stop_head(record, clock)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(ray_address, tmp_path_factory, request):
+    """`minik8s up --nodes 3 --address <session head>` for one test module (override the
+    arguments with `@pytest.mark.cluster_args(nodes=..., runtime=...)` on the module:
+    `pytestmark = pytest.mark.cluster_args(...)`). Yields a tests.e2e.E2ECluster; `down`
+    at the end of the module."""
+    from e2e import E2ECluster
+    marker = request.node.get_closest_marker("cluster_args")
+    kwargs = dict(marker.kwargs) if marker else {}
+    cluster = E2ECluster(tmp_path_factory.mktemp("cluster"), ray_address, **kwargs)
+    yield cluster
+    cluster.down()
+
+# === end of issue 6's section ===========================================================

@@ -176,16 +176,16 @@ def test_a_host_that_cannot_start_is_reported_and_nothing_is_left(tmp_path, caps
     assert not (tmp_path / "kubeconfig").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["up", "--nodes", "2"], "nodes arrive in a later release; use --nodes 0"),
-    (["up"], "nodes arrive in a later release; use --nodes 0"),       # default: 3 nodes
-    (["up", "--nodes", "0", "--store", "etcd"], "etcd store is not available yet"),
-    (["up", "--nodes", "0", "--address", "10.0.0.1:6379"], "arrives with nodes"),
-    (["chaos", "kill", "scheduler"], "not available until the controllers exist"),
-    (["chaos", "kill-node", "node-1"], "not available until nodes exist"),
+@pytest.mark.parametrize("argv, code, message", [
+    (["up", "--nodes", "0", "--store", "etcd"], 2, "etcd store is not available yet"),
+    (["up", "--nodes", "-1"], 2, "--nodes must be 0 or more"),
+    (["up", "--nodes", "0", "--control-plane-replicas", "5"], 2,
+     "--control-plane-replicas must be 1, 2 or 3"),
+    (["chaos", "kill", "scheduler"], 2, "a thread of the control-plane host"),
+    (["chaos", "kill-node", "node-1"], 3, "this cluster has no nodes"),
 ])
-def test_what_is_not_there_yet_is_refused_clearly(argv, message, tmp_path, capsys):
-    assert main([*argv, "--data-dir", str(tmp_path / "data")]) == 2
+def test_what_cannot_be_done_is_refused_clearly(argv, code, message, tmp_path, capsys):
+    assert main([*argv, "--data-dir", str(tmp_path / "data")]) == code
     assert message in capsys.readouterr().err
     assert hosts_of(tmp_path / "data") == []
 

@@ -280,3 +280,14 @@ def _read_lines(proc, *, until: str, deadline_s: float = 10.0) -> list:
         if any(until in line for line in lines):
             return lines
     pytest.fail(f"kubectl printed no line with {until!r}: {lines}")
+
+
+def test_get_pages_long_lists_by_the_continue_token(kubectl):
+    # kubectl asks for 500 at a time and follows metadata.continue, in the Table too.
+    ok(kubectl("create", "namespace", "paging"))
+    for i in range(7):
+        ok(kubectl("create", "configmap", f"cm-{i}", "-n", "paging"))
+    rows = table(ok(kubectl("get", "configmaps", "-n", "paging", "--chunk-size=3",
+                            "--no-headers")))
+    names = sorted(r[0] for r in rows if r[0].startswith("cm-"))
+    assert names == [f"cm-{i}" for i in range(7)]

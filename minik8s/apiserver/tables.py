@@ -32,7 +32,11 @@ def to_table(req, result, now: float, include_object: str = "Metadata") -> dict:
         items = [result]
         rv = (result.get("metadata") or {}).get("resourceVersion", "")
         kind = result.get("kind") or req.resource
-    return table(items, kind, now, rv, include_object or "Metadata")
+    out = table(items, kind, now, rv, include_object or "Metadata")
+    if isinstance(result, ListResult) and result.continue_token:
+        # kubectl pages lists of more than 500 (`--chunk-size`) by this token.
+        out["metadata"]["continue"] = result.continue_token
+    return out
 
 
 def event_table(req, event, now: float, include_object: str = "Metadata") -> dict:

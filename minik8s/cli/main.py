@@ -8,14 +8,14 @@ never renamed:
     minik8s up     [--nodes N] [--runtime process|simulated] [--node-cpu 4]
                    [--node-memory 8Gi] [--port 6443] [--data-dir DIR] [--kubeconfig PATH]
                    [--address RAY_ADDRESS] [--store memory|sqlite|etcd] [--etcd URL]
+                   [--control-plane-replicas 1|2|3]
     minik8s down   [--data-dir DIR]
     minik8s status [--data-dir DIR]
     minik8s chaos  kill-node NAME | kill COMPONENT   [--data-dir DIR]
     minik8s version
 
-This module only parses; the work is in `minik8s.cluster.bringup`. In this release
-`up` runs the control plane only (`--nodes 0`); nodes, `--address`, `--store etcd`
-and the chaos actions that need them answer "not available yet" with exit code 2.
+This module only parses; the work is in `minik8s.cluster.bringup`. `--store etcd`
+answers "not available yet" with exit code 2.
 """
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--node-cpu", default="4", help="CPU capacity of each node (default 4)")
     up.add_argument("--node-memory", default="8Gi",
                     help="memory capacity of each node (default 8Gi)")
-    up.add_argument("--port", type=int, default=6443,
-                    help="API server port on 127.0.0.1 (default 6443; 0 = any free port)")
+    up.add_argument("--port", type=int, default=None,
+                    help="API server port on 127.0.0.1 (default: the last one used with "
+                         "this data directory, else 6443; 0 = any free port)")
     up.add_argument("--kubeconfig", default=None, metavar="PATH",
                     help='merge a "minik8s" context into PATH (default ~/.kube/config, '
                          "or the first file of $KUBECONFIG, as kind does)")
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--store", choices=("memory", "sqlite", "etcd"), default="sqlite",
                     help="where objects live (default sqlite: DIR/store.db, durable)")
     up.add_argument("--etcd", default=None, metavar="URL", help="etcd endpoint for --store etcd")
+    up.add_argument("--control-plane-replicas", type=int, default=1, metavar="N",
+                    help="schedulers and controller-managers each (leader-elected; default 1)")
 
     sub.add_parser("down", parents=[data_dir], help="stop what `up` started (keeps the store)")
     sub.add_parser("status", parents=[data_dir],
@@ -81,7 +84,10 @@ def main(argv: list | None = None) -> int:
     from minik8s.cluster import bringup     # not imported for --help or version
     if args.command == "up":
         return bringup.up(args.data_dir, port=args.port, nodes=args.nodes, store=args.store,
-                          kubeconfig=args.kubeconfig, address=args.address, etcd=args.etcd)
+                          kubeconfig=args.kubeconfig, address=args.address, etcd=args.etcd,
+                          runtime=args.runtime, node_cpu=args.node_cpu,
+                          node_memory=args.node_memory,
+                          control_plane_replicas=args.control_plane_replicas)
     if args.command == "down":
         return bringup.down(args.data_dir)
     if args.command == "status":

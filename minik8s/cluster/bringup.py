@@ -16,10 +16,9 @@ minik8s does the same with one background process, the control-plane host
   directory): a pid reused by another program is never signalled. The store stays:
   the next `up` finds every object.
 - `status` says what runs; `chaos kill apiserver` SIGKILLs the host, as a crash would.
-
-Files in the data directory: `state.json` (written by the host once it serves: pid,
-url, store), `cluster.json` (written by `up`: the kubeconfig files it changed),
-`controlplane.log`, `store.db`.
+- With nodes, `rayup.py` adds Ray: a private head, component and node actors.
+Files in the data directory: `state.json` (the host's pid, url, store), `cluster.json`
+(written by `up`: port, nodes, kubeconfig files), `ray.json`, logs, `store.db`.
 
 Exit codes: 0 done, 1 failed, 2 not available / bad request, 3 not running (`status`).
 """
@@ -40,6 +39,8 @@ DEFAULT_DATA_DIR = "~/.minik8s"
 DEFAULT_KUBECONFIG = "~/.kube/config"
 CONTEXT = "minik8s"               # cluster, user and context are all named this, as kind does
 CLUSTER_FILE = "cluster.json"
+DEFAULT_PORT = 6443
+DEMO_TOLERATION = 10              # seconds pods tolerate an unreachable node (demos)
 UP_TIMEOUT = 15.0                 # seconds for the API to answer after the host starts
 DOWN_TIMEOUT = 10.0               # seconds after SIGTERM before SIGKILL
 LOG_TAIL = 20                     # log lines shown when `up` fails
@@ -57,7 +58,6 @@ def data_path(data_dir: str | None) -> str:
     return os.path.abspath(os.path.expanduser(data_dir or DEFAULT_DATA_DIR))
 
 
-
 # --- up ------------------------------------------------------------------------------
 
 def default_kubeconfig() -> str:
@@ -66,15 +66,15 @@ def default_kubeconfig() -> str:
     return os.path.expanduser(env[0] if env else DEFAULT_KUBECONFIG)
 
 
-def refuse(nodes: int = 0, store: str = "sqlite", address=None, etcd=None) -> str | None:
+def refuse(nodes: int = 0, store: str = "sqlite", address=None, etcd=None,
+           runtime: str = "process", replicas: int = 1) -> str | None:
     """Why this `up` cannot be done in this release, or None."""
     if nodes < 0:
         return "minik8s up: --nodes must be 0 or more"
-    if nodes > 0:
-        return "minik8s up: nodes arrive in a later release; use --nodes 0"
-    if address:
-        return ("minik8s up: --address (an existing Ray cluster) arrives with nodes in a "
-                "later release; with --nodes 0 no Ray is used")
+    if runtime not in ("process", "simulated"):
+        return f"minik8s up: unknown runtime {runtime!r}: use process or simulated"
+    if not 1 <= replicas <= 3:
+        return "minik8s up: --control-plane-replicas must be 1, 2 or 3"
     if store == "etcd" or etcd:
         return ("minik8s up: the etcd store is not available yet; use --store sqlite "
                 "(the default, durable) or --store memory")
@@ -83,14 +83,19 @@ def refuse(nodes: int = 0, store: str = "sqlite", address=None, etcd=None) -> st
     return None
 
 
-def up(data_dir: str | None = None, port: int = 6443, nodes: int = 0, store: str = "sqlite",
-       kubeconfig: str | None = None, *, host: str = "127.0.0.1", address: str | None = None,
-       etcd: str | None = None, default_toleration_seconds: int | None = None,
-       timeout: float = UP_TIMEOUT, clock: Clock | None = None) -> int:
-    """Bring the control plane up (or find it running); returns an exit code.
-    `port` 0 lets the host pick a free port (the URL is read back from its state)."""
+def up(data_dir: str | None = None, port: int | None = None, nodes: int = 0,
+       store: str = "sqlite", kubeconfig: str | None = None, *, host: str = "127.0.0.1",
+       address: str | None = None, etcd: str | None = None, runtime: str = "process",
+       node_cpu: str = "4", node_memory: str = "8Gi", control_plane_replicas: int = 1,
+       default_toleration_seconds: int | None = None, timeout: float = UP_TIMEOUT,
+       clock: Clock | None = None) -> int:
+    """Bring the cluster up (or find it running, and add what is missing); returns an
+    exit code. `port` 0 lets the host pick a free port; None re-uses the port of the
+    last `up` on this data directory (so running kubelets find the API again), else
+    6443. With nodes (or `address`), Ray runs the nodes and components (`rayup`)."""
     clock = clock or RealClock()
-    why = refuse(nodes, store, address, etcd)
+    t0 = clock.monotonic()
+    why = refuse(nodes, store, address, etcd, runtime, control_plane_replicas)
     if why:
         _fail(why)
         return 2
@@ -98,6 +103,14 @@ def up(data_dir: str | None = None, port: int = 6443, nodes: int = 0, store: str
     kubeconfig = os.path.abspath(os.path.expanduser(kubeconfig)) if kubeconfig \
         else default_kubeconfig()
     os.makedirs(data_dir, exist_ok=True)
+    previous = read_json(os.path.join(data_dir, CLUSTER_FILE)) or {}
+    if port is None:
+        port = previous.get("port") or DEFAULT_PORT
+    use_ray = nodes > 0 or bool(address)
+    if default_toleration_seconds is None and use_ray:
+        default_toleration_seconds = DEMO_TOLERATION
+    cluster = {"nodes": nodes, "runtime": runtime, "replicas": control_plane_replicas,
+               "ray": use_ray, "cpu": node_cpu, "memory": node_memory}
 
     # 1. Already running? Then `up` is done (it only makes sure of the kubeconfig).
     state = read_json(os.path.join(data_dir, STATE_FILE))
@@ -109,7 +122,9 @@ def up(data_dir: str | None = None, port: int = 6443, nodes: int = 0, store: str
             return 1
         _say(f"minik8s up: the control plane is already running at {live['url']} "
              f"(pid {live['pid']}, data {data_dir})")
-        return 0 if _write_kubeconfig(data_dir, kubeconfig, live["url"]) else 1
+        if use_ray and not _ray_part(data_dir, live["url"], address, cluster, clock):
+            return 1
+        return 0 if _write_kubeconfig(data_dir, kubeconfig, live["url"], cluster) else 1
     if state:
         _say(f" * the previous control plane (pid {state.get('pid')}) is gone; "
              "starting a new one over its store")
@@ -122,9 +137,10 @@ def up(data_dir: str | None = None, port: int = 6443, nodes: int = 0, store: str
         return 1
 
     # 3. Start the host, detached, and wait until its API answers.
-    _say(f"Starting minik8s (control plane only, store: {store}, data: {data_dir}) ...")
+    what = f"{nodes} nodes, {runtime} runtime" if nodes else "control plane only"
+    _say(f"Starting minik8s ({what}, store: {store}, data: {data_dir}) ...")
     proc, log_offset = _start_host(data_dir, host, port, store, default_toleration_seconds,
-                                   clock)
+                                   clock, components=not use_ray)
     _say(f" * control-plane host started (pid {proc.pid}, log {_log(data_dir)})")
     started = clock.monotonic()
     url, problem = _wait_ready(proc, data_dir, timeout, clock)
@@ -140,15 +156,45 @@ def up(data_dir: str | None = None, port: int = 6443, nodes: int = 0, store: str
     else:
         _say(f" * store: {os.path.join(data_dir, 'store.db')} (kept by `minik8s down`)")
 
-    # 4. The kubeconfig context, then what to do next.
-    if not _write_kubeconfig(data_dir, kubeconfig, url):
+    # 4. Ray: components and nodes (re-attached if they still run).
+    if use_ray and not _ray_part(data_dir, url, address, cluster, clock):
         _abort(proc.pid, data_dir, clock)
         _fail("minik8s up: stopped the control plane again; nothing is left running")
         return 1
-    _say(f"\nReady. Try:\n  kubectl --context {CONTEXT} get ns\n"
+
+    # 5. The kubeconfig context, then what to do next.
+    if not _write_kubeconfig(data_dir, kubeconfig, url, cluster):
+        from . import rayup
+        rayup.stop(data_dir, None, clock)
+        _abort(proc.pid, data_dir, clock)
+        _fail("minik8s up: stopped the control plane again; nothing is left running")
+        return 1
+    first = ("kubectl run hello --image=minik8s/hello:v1 && kubectl get pods -o wide"
+             if nodes else "kubectl get ns")
+    _say(f"\nReady ({clock.monotonic() - t0:.1f} s). Try:\n"
+         f"  kubectl config use-context {CONTEXT}\n  {first}\n"
          f"  minik8s status --data-dir {data_dir}\n"
          f"  minik8s down --data-dir {data_dir}")
     return 0
+
+
+def _ray_part(data_dir: str, url: str, address, cluster: dict, clock: Clock) -> bool:
+    """Ray, components and nodes; on failure everything Ray-side is stopped again."""
+    from . import rayup
+    try:
+        record = rayup.ensure_ray(data_dir, address, clock)
+        cluster["address"] = record["address"]
+        problem = rayup.start_actors(url, data_dir, nodes=cluster["nodes"],
+                                     runtime=cluster["runtime"], cpu=cluster["cpu"],
+                                     memory=cluster["memory"],
+                                     replicas=cluster["replicas"], clock=clock)
+    except Exception as e:          # Ray would not start, an actor would not build, ...
+        problem = f"{type(e).__name__}: {e}"
+    if problem:
+        _fail(f"minik8s up: {problem}")
+        rayup.stop(data_dir, None, clock)
+        return False
+    return True
 
 
 def _abort(pid: int, data_dir: str, clock: Clock) -> None:
@@ -163,9 +209,11 @@ def _log(data_dir: str) -> str:
     return os.path.join(data_dir, LOG_FILE)
 
 
-def _start_host(data_dir, host, port, store, toleration, clock) -> tuple:
+def _start_host(data_dir, host, port, store, toleration, clock, components=True) -> tuple:
     """Start the host; returns it and where its part of the log begins."""
     args = ["--data-dir", data_dir, "--port", str(port), "--host", host, "--store", store]
+    if not components:                  # they run as Ray actors
+        args += ["--components", ""]
     if toleration is not None:
         args += ["--default-toleration-seconds", str(toleration)]
     with open(_log(data_dir), "ab") as logf:
@@ -202,7 +250,7 @@ def _log_tail(data_dir: str, offset: int = 0) -> str:
     return "\n".join("  " + line for line in lines[-LOG_TAIL:]) or "  (empty log)"
 
 
-def _write_kubeconfig(data_dir: str, kubeconfig: str, url: str) -> bool:
+def _write_kubeconfig(data_dir: str, kubeconfig: str, url: str, cluster: dict) -> bool:
     """Merge the "minik8s" context into `kubeconfig` and record the file for `down`."""
     from minik8s.client.kubeconfig import merge_context
     try:
@@ -212,8 +260,9 @@ def _write_kubeconfig(data_dir: str, kubeconfig: str, url: str) -> bool:
         return False
     record = read_json(os.path.join(data_dir, CLUSTER_FILE)) or {}
     files = [f for f in record.get("kubeconfigs", []) if f != kubeconfig] + [kubeconfig]
+    port = int(url.rsplit(":", 1)[1])
     write_json_atomically(os.path.join(data_dir, CLUSTER_FILE),
-                          {"context": CONTEXT, "kubeconfigs": files, "nodes": 0})
+                          {"context": CONTEXT, "kubeconfigs": files, "port": port, **cluster})
     _say(f' * kubeconfig: context "{CONTEXT}" in {kubeconfig}')
     return True
 
@@ -229,6 +278,9 @@ def down(data_dir: str | None = None, *, clock: Clock | None = None) -> int:
     if state is None and record is None:
         _say(f"minik8s down: nothing is running from {data_dir}")
         return 0
+    if os.path.exists(os.path.join(data_dir, "ray.json")):
+        from . import rayup
+        rayup.stop(data_dir, record, clock)
     pid = (state or {}).get("pid")
     if state is None:
         _say("minik8s down: no control plane was running")
@@ -271,6 +323,8 @@ def status(data_dir: str | None = None) -> int:
     data_dir = data_path(data_dir)
     state = read_json(os.path.join(data_dir, STATE_FILE))
     live = running_host(data_dir) if state else None
+    from . import rayup
+    ray_lines = rayup.status_lines(data_dir, live["url"] if live else None)
     if live is None:
         if state:
             _say(f"control plane: not running (the host recorded in {STATE_FILE}, pid "
@@ -278,7 +332,7 @@ def status(data_dir: str | None = None) -> int:
                  "`minik8s up` restarts it over its store)")
         else:
             _say(f"control plane: not running (data dir {data_dir})")
-        _say("nodes: none")
+        _say("\n".join(ray_lines))
         return 3
     ok = healthy(live["url"])
     _say(f"control plane: running (pid {live['pid']}, since {live.get('startedAt')}), "
@@ -287,7 +341,7 @@ def status(data_dir: str | None = None) -> int:
     _say(f"  components: {', '.join(live.get('components', ['apiserver']))}")
     _say(f"  store:      {_describe_store(live)}")
     _say(f"  log:        {_log(data_dir)}")
-    _say("nodes: none")
+    _say("\n".join(ray_lines))
     return 0 if ok else 1
 
 
@@ -307,9 +361,16 @@ def chaos_kill(data_dir: str | None, component: str, *, clock: Clock | None = No
     clock = clock or RealClock()
     data_dir = data_path(data_dir)
     if component != "apiserver":
-        _fail(f"minik8s chaos: kill {component} is not available until the controllers "
-              "exist (a later release); `kill apiserver` works today")
-        return 2
+        if not os.path.exists(os.path.join(data_dir, "ray.json")):
+            _fail(f"minik8s chaos: without nodes, the {component} is a thread of the "
+                  "control-plane host; `minik8s chaos kill apiserver` kills that host")
+            return 2
+        from . import rayup
+        problem = rayup.kill_component(data_dir, component, clock)
+        if problem:
+            _fail(f"minik8s chaos: {problem}")
+            return 3
+        return 0
     live = running_host(data_dir)
     if live is None:
         _fail(f"minik8s chaos: no control plane is running from {data_dir}")
@@ -321,6 +382,13 @@ def chaos_kill(data_dir: str | None, component: str, *, clock: Clock | None = No
 
 
 def chaos_kill_node(data_dir: str | None, name: str) -> int:
-    _fail(f"minik8s chaos: kill-node {name}: not available until nodes exist "
-          "(a later release)")
-    return 2
+    """Kill a node's actor (its kubelet and containers die; its Lease stops)."""
+    data_dir = data_path(data_dir)
+    from . import rayup
+    problem = rayup.kill_node(data_dir, name)
+    if problem:
+        _fail(f"minik8s chaos: kill-node {name}: {problem}")
+        return 3
+    _say(f"minik8s chaos: killed node {name} (its actor, kubelet and containers), as a "
+         "crashed machine; its Lease is no longer renewed")
+    return 0

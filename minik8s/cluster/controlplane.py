@@ -9,8 +9,8 @@ node. minik8s runs them in **one background process**, started by `minik8s up`:
 
 It opens the store (`D/store.db`, SQLite in WAL mode, unless `--store memory`), builds
 the request pipeline (`APIServer`) and serves it over HTTP. Then it starts the other
-components (`COMPONENTS`: the scheduler, in a thread; the controller-manager later)
-and records what it is in `D/state.json`. It runs until SIGTERM or SIGINT, then stops
+components (`COMPONENTS`: the scheduler and the controller-manager, in threads —
+unless `--components ""`: with nodes they run as Ray actors instead) and records what it is in `D/state.json`. It runs until SIGTERM or SIGINT, then stops
 in the reverse order: components, HTTP, store.
 
 Invariants:
@@ -91,11 +91,27 @@ def start_scheduler(api: APIServer, clock: Clock, rng: random.Random) -> Compone
     return ThreadedComponent("scheduler", scheduler)
 
 
+def start_controller_manager(api: APIServer, clock: Clock, rng: random.Random) -> Component:
+    """kube-controller-manager, in a thread over an in-process client. Without nodes
+    there are no node handles (the node lifecycle controller goes by Leases alone)."""
+    from minik8s.client.inprocess import InProcessClient
+    from minik8s.controllers.manager import ControllerManager
+    manager = ControllerManager(InProcessClient(api), clock, random.Random(rng.getrandbits(64)))
+    return ThreadedComponent("controller-manager", manager)
+
+
+def _available(start) -> bool:
+    import importlib.util
+    return start is not start_controller_manager or \
+        importlib.util.find_spec("minik8s.controllers.manager") is not None
+
+
 # The components this host runs next to the API server, in start order. Each entry
 # is `start(api, clock, rng) -> Component`: it receives the pipeline (components talk
 # to it through an in-process client, never to the store) and returns something that
-# stops. The controller-manager joins in a later issue.
-COMPONENTS: list[Callable[[APIServer, Clock, random.Random], Component]] = [start_scheduler]
+# stops.
+COMPONENTS: list[Callable[[APIServer, Clock, random.Random], Component]] = [
+    start_scheduler, start_controller_manager]
 
 
 def store_spec(kind: str, data_dir: str) -> str:
@@ -123,7 +139,8 @@ class ControlPlaneHost:
 
     def __init__(self, data_dir: str, *, host: str = "127.0.0.1", port: int = 6443,
                  store: str = "sqlite", default_toleration_seconds: int = 300,
-                 clock: Clock | None = None, rng: random.Random | None = None):
+                 clock: Clock | None = None, rng: random.Random | None = None,
+                 components: bool = True):
         self.data_dir = os.path.abspath(data_dir)
         self.host, self.port = host, port
         self.store_kind = store
@@ -132,6 +149,7 @@ class ControlPlaneHost:
         self.rng = rng or random.Random()
         self.store = self.api = self.httpd = None
         self.components: list[Component] = []
+        self.run_components = components
         self.state_path = os.path.join(self.data_dir, STATE_FILE)
 
     def start(self) -> None:
@@ -146,7 +164,9 @@ class ControlPlaneHost:
             self.api.node_proxy = make_node_proxy(self.api)
             self.httpd = serve(self.api, self.host, self.port)
             log.info("API server serving at %s", self.httpd.url)
-            for start in COMPONENTS:
+            for start in (COMPONENTS if self.run_components else []):
+                if not _available(start):
+                    continue
                 component = start(self.api, self.clock, self.rng)
                 self.components.append(component)
                 log.info("%s started", component.name)
@@ -210,6 +230,8 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--store", default="sqlite",
                    help='"sqlite" (DATA_DIR/store.db), "memory", or an open_store spec')
     p.add_argument("--default-toleration-seconds", type=int, default=300)
+    p.add_argument("--components", default="scheduler,controller-manager",
+                   help='"" when the scheduler and controller-manager run elsewhere (Ray)')
     return p.parse_args(argv)
 
 
@@ -230,7 +252,8 @@ def main(argv: list | None = None) -> int:
 
     host = ControlPlaneHost(args.data_dir, host=args.host, port=args.port,
                             store=args.store,
-                            default_toleration_seconds=args.default_toleration_seconds)
+                            default_toleration_seconds=args.default_toleration_seconds,
+                            components=bool(args.components.strip()))
     try:
         host.start()
     except Exception as e:

@@ -54,7 +54,7 @@ class Kubelet:
                  pods=110, extended=None, labels=None, address: str = "",
                  kubelet_port: int = 0, lease_duration: int = 40, heartbeat_period=10,
                  status_update_period=10, rng=None, pod_root: Optional[str] = None,
-                 relist_period: float = RELIST_PERIOD):
+                 relist_period: float = RELIST_PERIOD, informer=None):
         self.client, self.clock, self.runtime = client, clock, runtime
         self.node_name = node_name
         self.rng = rng or random.Random(0)
@@ -67,8 +67,9 @@ class Kubelet:
             heartbeat_period=heartbeat_period, status_update_period=status_update_period)
         self.recorder = EventRecorder(client, clock, "kubelet", host=node_name)
         self.probes = ProbeManager(runtime, clock)
-        self.informer = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}",
-                                 clock=clock)
+        # `informer`: a shared cache's view of this node's pods (many kubelets in one host).
+        self.informer = informer or Informer(
+            client, "pods", field_selector=f"spec.nodeName={node_name}", clock=clock)
         self.images: set = set()              # images pulled on this node
         self._pods: dict = {}                 # pod uid -> PodRecord
         self._cidr: Optional[PodCIDR] = None
