@@ -63,6 +63,13 @@ CATALOGUE: dict[str, CatalogueEntry] = {
                                             ("HELLO_DEFAULT_PORT", "80")),
     "docker.io/library/busybox": SHELL_IMAGE,
     "docker.io/library/alpine": SHELL_IMAGE,
+    "docker.io/minik8s/stress": python_image("minik8s.images.stress"),
+    # DockerCoins, as in container.training (ports 80 and 6379 unless told otherwise).
+    "docker.io/dockercoins/rng": python_image("minik8s.images.dockercoins_rng"),
+    "docker.io/dockercoins/hasher": python_image("minik8s.images.dockercoins_hasher"),
+    "docker.io/dockercoins/worker": python_image("minik8s.images.dockercoins_worker"),
+    "docker.io/dockercoins/webui": python_image("minik8s.images.dockercoins_webui"),
+    "docker.io/library/redis": python_image("minik8s.images.redis"),
 }
 
 
