@@ -5,7 +5,8 @@ that the runtime pulls from a registry. minik8s has no registry and no filesyste
 image name resolves, through the table `CATALOGUE`, to a program already on this
 machine:
 
-- Python images (`minik8s/hello:<tag>`, `nginx[:tag]`) run a module of this package
+- Python images (`minik8s/hello:<tag>`, `nginx[:tag]`, `minik8s/stress`,
+  `dockercoins/rng|hasher|worker|webui`, `redis`) run a module of this package
   with `sys.executable -m <module>`; the tag reaches the program through the image's
   environment (as a real image bakes its version in at build time).
 - Shell images (`busybox[:tag]`, `alpine[:tag]`) have no entrypoint and Cmd `sh`: the
