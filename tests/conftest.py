@@ -101,16 +101,31 @@ def local_cluster():
 
 @pytest.fixture(scope="session")
 def ray_address(tmp_path_factory):
-    """The address of a private Ray head started once for the whole test run (≈ 2.5 s);
-    end-to-end tests bring clusters up on it with `minik8s up --address`, which saves
-    a head per cluster. Stopped (by its process group, never `ray stop`) at the end."""
+    """The address of a private Ray cluster started once for the whole test run: a head
+    and one more Ray node (a second "machine" on this one, so node actors really
+    spread), ≈ 4 s. End-to-end tests bring clusters up on it with `minik8s up
+    --address`, which saves a head per cluster. Stopped by process group at the end
+    (never `ray stop`)."""
     from minik8s.api.clock import RealClock
     from minik8s.cluster import rayhead
     clock = RealClock()
-    record = rayhead.start_head(str(tmp_path_factory.mktemp("ray") / "ray.log"), clock)
-    yield record["address"]
+    logs = tmp_path_factory.mktemp("ray")
+    head = rayhead.start_head(str(logs / "head.log"), clock)
+    try:
+        worker = rayhead.start_worker(head["address"], str(logs / "worker.log"), clock)
+    except BaseException:
+        rayhead.stop_head(head, clock)
+        raise
+    import ray
+    rayhead.connect(head["address"])
+    deadline = clock.monotonic() + 30
+    while sum(1 for n in ray.nodes() if n.get("Alive")) < 2:
+        assert clock.monotonic() < deadline, "the second Ray node did not join"
+        clock.sleep(0.1)
+    yield head["address"]
     rayhead.disconnect()
-    rayhead.stop_head(record, clock)
+    rayhead.stop_head(worker, clock, timeout=0.5)      # no actors left: no need to drain
+    rayhead.stop_head(head, clock, timeout=0.5)
 
 
 @pytest.fixture(scope="module")

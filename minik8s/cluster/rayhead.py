@@ -93,6 +93,36 @@ def start_head(log_path: str, clock: Clock, *, num_cpus: Optional[int] = None,
     raise RuntimeError(f"the Ray head did not start within {timeout:g} s; see {log_path}")
 
 
+def start_worker(address: str, log_path: str, clock: Clock, *, num_cpus: int = 1,
+                 timeout: float = HEAD_TIMEOUT) -> dict:
+    """Join one more Ray node to the cluster at `address` (a second "machine" on this
+    one: tests of node spreading). Returns a record `stop_head` can stop."""
+    temp_dir = tempfile.mkdtemp(prefix="mk8s-", dir="/tmp")
+    args = [sys.executable, "-m", "ray.scripts.scripts", "start", "--address", address,
+            "--block", "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir,
+            "--num-cpus", str(num_cpus), "--disable-usage-stats",
+            "--object-store-memory", str(OBJECT_STORE_BYTES)]
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
+                                stderr=subprocess.STDOUT, env=ray_env(),
+                                start_new_session=True)
+    from .processes import STARTED
+    STARTED[proc.pid] = proc
+    # is_our_head looks for "--head"; a worker is recognised by its temp dir alone.
+    record = {"address": address, "pid": proc.pid, "tempDir": temp_dir, "started": True,
+              "worker": True}
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Ray worker node exited (code {proc.returncode}); "
+                               f"see {log_path}")
+        if _raylet_up(temp_dir):
+            return record
+        clock.sleep(0.1)
+    stop_head(record, clock)
+    raise RuntimeError(f"the Ray worker node did not start within {timeout:g} s")
+
+
 def _accepts(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):
@@ -112,7 +142,8 @@ def is_our_head(record: dict) -> bool:
     if not isinstance(pid, int) or not process_alive(pid):
         return False
     args = cmdline(pid) or []
-    return "--head" in args and record.get("tempDir") in args
+    return ("--head" in args or record.get("worker", False)) and \
+        record.get("tempDir") in args
 
 
 def descendants(pid: int) -> list:
