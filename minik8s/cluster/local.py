@@ -5,8 +5,11 @@ real API server, no nodes) or kind (real nodes in containers). minik8s can do be
 because every component is a plain object on the seam (client, clock, rng) with a
 non-blocking `step()`: this harness builds the request pipeline over an in-memory
 store, the scheduler, and N kubelets (node-1 ... node-N), each with its own runtime,
-and steps them in a fixed order — scheduler, then the kubelets by name — under a
-FakeClock that moves only when nothing is ready. So a test reads like a story:
+and steps them in a fixed order — scheduler, controller-manager, then the kubelets by
+name — under a FakeClock that moves only when nothing is ready. The controller-manager
+(ReplicaSet, Deployment, garbage collector, namespace, node lifecycle, pod GC; leave it
+out with `controllers=False`) is why Deployments roll out and dead nodes' pods are
+replaced. So a test reads like a story:
 
     cluster = LocalCluster(nodes=3)
     cluster.client.create(pod)
@@ -38,6 +41,7 @@ from minik8s.api.clock import FakeClock, RealClock
 from minik8s.apiserver.nodeproxy import kubelet_error, make_node_proxy, validate_container
 from minik8s.apiserver.server import APIServer
 from minik8s.client.inprocess import InProcessClient
+from minik8s.controllers.manager import ControllerManager
 from minik8s.node.handle import LocalNodeHandle
 from minik8s.node.kubelet import Kubelet
 from minik8s.node.runtime_sim import SimulatedRuntime
@@ -54,7 +58,8 @@ class StepBudgetExhausted(AssertionError):
 class LocalCluster:
     def __init__(self, nodes: int = 3, *, runtime: str = "simulated", clock=None,
                  seed: int = 0, node_cpu: str = "4", node_memory: str = "8Gi",
-                 default_toleration_seconds: int = 300, serve_http: bool = False):
+                 default_toleration_seconds: int = 300, serve_http: bool = False,
+                 controllers: bool = True, controller_options: Optional[dict] = None):
         if runtime not in ("simulated", "process"):
             raise ValueError(f"unknown runtime {runtime!r}: simulated or process")
         # Real processes run in real time; everything else under simulated time.
@@ -67,6 +72,11 @@ class LocalCluster:
                              default_toleration_seconds=default_toleration_seconds)
         self.client = InProcessClient(self.api)
         self.scheduler = Scheduler(self.client, self.clock, random.Random(seed + 1))
+        self.controller_manager: Optional[ControllerManager] = None
+        if controllers:
+            self.controller_manager = ControllerManager(
+                self.client, self.clock, random.Random(seed + 2),
+                node_lookup=self.node_lookup, options=controller_options)
         self.kubelets: dict = {}          # node name -> Kubelet
         self.runtimes: dict = {}          # node name -> runtime
         self.handles: dict = {}           # node name -> LocalNodeHandle
@@ -142,9 +152,12 @@ class LocalCluster:
     # --- stepping ------------------------------------------------------------------
 
     def step(self) -> Optional[float]:
-        """Step every component once: the scheduler, then each live kubelet by name.
-        Returns the seconds until one of them next needs a step, or None."""
+        """Step every component once: the scheduler, the controller-manager, then each
+        live kubelet by name. Returns the seconds until one of them next needs a step,
+        or None."""
         dues = [self.scheduler.step()]
+        if self.controller_manager is not None:
+            dues.append(self.controller_manager.step())
         for name in sorted(self.handles):
             dues.append(self.handles[name].step())
         dues = [d for d in dues if d is not None]
@@ -187,12 +200,15 @@ class LocalCluster:
     # --- threads (real clock) ------------------------------------------------------
 
     def start_threads(self) -> None:
-        """Run the scheduler and every kubelet on its own thread (RealClock only)."""
+        """Run the scheduler, the controller-manager and every kubelet on its own
+        thread (RealClock only)."""
         if isinstance(self.clock, FakeClock):
             raise RuntimeError("threads need a real clock: a FakeClock only moves in step()")
         if self._threads:
             return
         self._start_thread("scheduler", self.scheduler.run)
+        if self.controller_manager is not None:
+            self._start_thread("controller-manager", self.controller_manager.run)
         for name, handle in sorted(self.handles.items()):
             self._start_thread(f"kubelet-{name}", handle.run)
 

@@ -33,8 +33,8 @@ from .processes import read_json, remove_file
 from .controlplane import write_json_atomically
 
 NODE_READY_TIMEOUT = 60.0
-# Demo timers: heartbeats every 2 s, so the node lifecycle controller can notice a dead
-# node after a few seconds instead of Kubernetes' 40-50 s.
+# Demo timers: heartbeats every 2 s, so the node lifecycle controller notices a silent
+# (hung) node after 8 s instead of Kubernetes' 50 s.
 DEMO_HEARTBEAT, SIM_HEARTBEAT = 2.0, 10.0
 DEMO_GRACE, SIM_GRACE = 8.0, 40.0
 
@@ -80,7 +80,12 @@ def start_actors(url: str, data_dir: str, *, nodes: int, runtime: str, cpu: str,
     ns = rayhead.namespace_for(data_dir)
     existing = set(raynodes.named_actors(ns))
     grace = SIM_GRACE if runtime == "simulated" else DEMO_GRACE
-    options = {"node_monitor_grace_period": grace, "dead_node_grace": 2 * grace}
+    # Demo timers (Kubernetes: grace 50 s, monitor period 5 s, pod GC 40 s + 20 s): a
+    # killed node is seen at the next 1 s handle ping, its pods leave after the 5 s
+    # DefaultTolerationSeconds `up` sets, and a vanished Node is deleted after 30 s.
+    options = {"node_monitor_grace_period": grace, "node_monitor_period": 1.0,
+               "dead_node_grace": max(30.0, 2 * grace), "quarantine_time": 5.0,
+               "gc_check_period": 5.0}
     for kind in components_available():
         made = [i for i in range(replicas) if f"{kind}-{i}" not in existing]
         for i in made:
