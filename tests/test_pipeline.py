@@ -452,3 +452,23 @@ def test_pod_cidr_index_follows_the_store_even_for_writes_it_did_not_see(client,
     d = client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "d"}})
     assert d["spec"]["podCIDR"] == "127.128.0.0/24"     # a's, freed
     assert len(api.pod_cidrs) == 3
+
+
+def test_a_uid_in_an_update_or_patch_is_a_precondition(client):
+    # What controllers rely on when they adopt or release "this pod, uid X": a namesake
+    # created since (another uid) must not be changed.
+    p = client.create(pod("uidpre"), "default")
+    uid = p["metadata"]["uid"]
+    with pytest.raises(errors.Conflict) as e:
+        client.patch("pods", "uidpre", {"metadata": {"uid": "other", "labels": {"a": "b"}}},
+                     "default")
+    assert e.value.message.endswith(f"Precondition failed: UID in precondition: other, "
+                                    f"UID in object meta: {uid}")
+    stale = dict(p, metadata=dict(p["metadata"], uid="other"))
+    with pytest.raises(errors.Conflict):
+        client.update(stale)
+    assert "labels" not in client.get("pods", "uidpre", "default")["metadata"] or \
+        client.get("pods", "uidpre", "default")["metadata"]["labels"].get("a") is None
+    ok = client.patch("pods", "uidpre", {"metadata": {"uid": uid, "labels": {"a": "b"}}},
+                      "default")
+    assert ok["metadata"]["labels"]["a"] == "b"

@@ -197,7 +197,10 @@ class APIServer:
             return self._store_update(rt, obj, old, dry_run=dry_run, status=_status)
 
     def _store_update(self, rt, obj, old, *, dry_run=False, status=False) -> dict:
-        """Admit `obj` as the successor of `old` and write it guarded by old's rv."""
+        """Admit `obj` as the successor of `old` and write it guarded by old's rv. A
+        uid in `obj` is a precondition (kube-apiserver's registry does the same): a
+        controller patching "this pod, uid X" must not hit a namesake."""
+        deletion._check_preconditions(rt, old, {"uid": obj["metadata"].get("uid")})
         if status:
             obj = prepare_for_status_update(rt, obj, old)
         else:
@@ -232,6 +235,7 @@ class APIServer:
             wanted_rv = (patch_meta or {}).get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, req.name, errors.STALE, rt.group)
+            deletion._check_preconditions(rt, old, {"uid": (patch_meta or {}).get("uid")})
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             for f in ("name", "namespace"):
                 if new["metadata"].get(f) != old["metadata"].get(f):
