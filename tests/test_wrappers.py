@@ -233,3 +233,19 @@ def test_scale_is_recorded_as_a_patch_of_the_scale_subresource(client):
     assert rec.actions == [
         Action("patch", "deployments", "default", "web", "scale", {"spec": {"replicas": 3}}),
         Action("get", "deployments", "default", "web", "scale")]
+
+
+def test_namespace_finalize_is_recorded_and_can_fail(client):
+    rec = RecordingClient(FaultClient(client))
+    ns = rec.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fin"}})
+    rec.delete("namespaces", "fin")
+    ns = rec.get("namespaces", "fin")
+    assert ns["spec"]["finalizers"] == ["kubernetes"]
+    rec.inner.fail_next(1, Conflict("busy"), verbs="update", resource="namespaces")
+    with pytest.raises(Conflict):
+        rec.finalize(dict(ns, spec={"finalizers": []}))
+    rec.finalize(dict(ns, spec={"finalizers": []}))
+    with pytest.raises(NotFound):                  # finalized: the namespace is gone
+        rec.get("namespaces", "fin")
+    fin = [a for a in rec.actions if a.subresource == "finalize"]
+    assert [(a.verb, a.resource, a.name) for a in fin] == [("update", "namespaces", "fin")] * 2

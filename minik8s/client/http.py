@@ -150,6 +150,9 @@ class HTTPClient:
     def update_status(self, obj: dict) -> dict:
         return self._put(obj, "status", False)
 
+    def finalize(self, namespace: dict) -> dict:
+        return self._put(namespace, "finalize", False)
+
     def _put(self, obj: dict, subresource: str, dry_run: bool) -> dict:
         rt = self.registry.for_object(obj)
         meta = obj.get("metadata") or {}

@@ -67,6 +67,10 @@ class Client(Protocol):
     def update_status(self, obj: dict) -> dict:
         """PUT on the status subresource: only `status` changes."""
 
+    def finalize(self, namespace: dict) -> dict:
+        """PUT namespaces/<name>/finalize: only `spec.finalizers` changes (the
+        namespace controller's last step)."""
+
     def patch(self, resource: str, name: str, patch, namespace: Optional[str] = None, *,
               patch_type: str = "merge", subresource: str = "", dry_run: bool = False) -> dict:
         """patch_type: "merge" (RFC 7386), "json" (RFC 6902, a list of ops),

@@ -117,6 +117,10 @@ class _Forwarding:
         return self._call(self._put_action(obj, "status", False),
                           lambda: self.inner.update_status(obj))
 
+    def finalize(self, namespace):
+        return self._call(self._put_action(namespace, "finalize", False),
+                          lambda: self.inner.finalize(namespace))
+
     @staticmethod
     def _put_action(obj, subresource, dry_run):
         meta = obj.get("metadata") or {}

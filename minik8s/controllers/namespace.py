@@ -58,12 +58,8 @@ def namespaced_types() -> list:
 
 
 def finalize(client, namespace: dict) -> dict:
-    """PUT namespaces/<name>/finalize. The Client protocol has no verb for it, so this
-    uses the client's own `finalize` if it has one, else its PUT-to-a-subresource."""
-    fn = getattr(client, "finalize", None)
-    if fn is not None:
-        return fn(namespace)
-    return client._put(namespace, "finalize", False)
+    """PUT namespaces/<name>/finalize (recorded and fault-injectable like any call)."""
+    return client.finalize(namespace)
 
 
 def deletion_conditions(old: list, failures: list, remaining: dict, finalizers: dict,
