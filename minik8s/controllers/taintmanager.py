@@ -31,6 +31,7 @@ from typing import Callable, Optional
 
 from ..api.errors import NotFound
 from ..api.meta import get_path, parse_time, rfc3339
+from ..api.taints import tolerates  # noqa: F401  (re-exported: part of this module's API)
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,6 @@ NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 DISRUPTION_TARGET = "DisruptionTarget"
 COMPONENT = "taint-eviction-controller"     # the Events' source, as in Kubernetes 1.29+
-
-
-def tolerates(toleration: dict, taint: dict) -> bool:
-    """Toleration.ToleratesTaint (k8s.io/api/core/v1). An empty key or effect is a
-    wildcard; operator Exists ignores the value, Equal (or none) needs the same one.
-    (The scheduler has its own copy in a lab region; a controller must not depend on a
-    student's scheduler.)"""
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    return op == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def no_execute_taints(node: dict) -> list:

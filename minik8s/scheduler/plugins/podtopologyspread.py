@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from minik8s.api.errors import BadRequest
+from minik8s.api.taints import tolerates
 from minik8s.api.selectors import (EXISTS, DOES_NOT_EXIST, GT, IN, LT, NOT_IN, Requirement,
                                    Selector, selector_from_dict)
 from minik8s.scheduler.framework import (MAX_NODE_SCORE, OK, SKIPPED, UNRESOLVABLE,
@@ -145,23 +146,12 @@ def matches_required_node_affinity(pod: dict, node: dict) -> bool:
     return any(_term_matches(t, node) for t in required.get("nodeSelectorTerms") or [])
 
 
-def _tolerates(toleration: dict, taint: dict) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    return op == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
-
-
 def has_untolerated_taint(pod: dict, node: dict) -> bool:
     """A NoSchedule/NoExecute taint of the node that no toleration of the pod tolerates."""
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     for taint in (node.get("spec") or {}).get("taints") or []:
         if taint.get("effect") in ("NoSchedule", "NoExecute") and \
-                not any(_tolerates(t, taint) for t in tolerations):
+                not any(tolerates(t, taint) for t in tolerations):
             return True
     return False
 
