@@ -208,6 +208,20 @@ class Report:
         print(f"\nresults saved to {self.path}", flush=True)
 
 
+def finish(report: "Report") -> int:
+    """Save the run, list the targets it missed; the exit status of a benchmark."""
+    report.save()
+    if report.targets_missed:
+        print("targets missed: " + "; ".join(report.targets_missed))
+    return 0
+
+
+def minik8s_cli(*args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the `minik8s` command (as a user would: a child process) from the repo."""
+    return subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args], cwd=REPO,
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
 # --- an API server to load ----------------------------------------------------------
 
 def serve_forever(spec: str, profile: bool = False) -> None:

@@ -20,26 +20,19 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Report, machine, now, parser, percentile  # noqa: E402
+from benchmarks._common import Report, finish, machine, minik8s_cli, now, parser, percentile  # noqa: E402
 from minik8s.api.clock import RealClock  # noqa: E402
 from minik8s.client.http import HTTPClient  # noqa: E402
 from minik8s.cluster import rayhead, raynodes  # noqa: E402
 from minik8s.cluster.processes import read_json  # noqa: E402
 
 SIZES = {"quick": dict(pods=10, sim_nodes=200), "full": dict(pods=50, sim_nodes=1000)}
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def minik8s(*args, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=300)
 
 
 def memory_mb(pid: int) -> tuple:
@@ -60,7 +53,7 @@ def memory_mb(pid: int) -> tuple:
 def up(report: Report, data: str, *args) -> float:
     env = dict(os.environ, KUBECONFIG=os.path.join(data, "kubeconfig"))
     t0 = now()
-    out = minik8s("up", "--port", "0", "--data-dir", data, *args, env=env)
+    out = minik8s_cli("up", "--port", "0", "--data-dir", data, *args, env=env)
     seconds = now() - t0
     if out.returncode != 0:
         print(out.stdout + out.stderr, file=sys.stderr)
@@ -141,7 +134,7 @@ def main() -> int:
         report.figure("node.rss_mb", "node actor RSS (mean)", rss, "MB", ".0f")
         report.figure("node.uss_mb", "node actor USS (mean, private)", uss, "MB", ".0f")
         rayhead.disconnect()
-        minik8s("down", "--data-dir", data)
+        minik8s_cli("down", "--data-dir", data)
 
         n = size["sim_nodes"]
         data = os.path.join(root, "sim")
@@ -155,16 +148,13 @@ def main() -> int:
         report.figure("sim.kb_per_node", "per simulated node (USS)",
                       sum(m[1] for m in mems) * 1024 / n, "KB", ".0f")
         rayhead.disconnect()
-        minik8s("down", "--data-dir", data)
+        minik8s_cli("down", "--data-dir", data)
     finally:
         for d in ("three", "sim"):
             if os.path.exists(os.path.join(root, d, "cluster.json")):
-                minik8s("down", "--data-dir", os.path.join(root, d))
+                minik8s_cli("down", "--data-dir", os.path.join(root, d))
         shutil.rmtree(root, ignore_errors=True)
-    report.save()
-    if report.targets_missed:
-        print("targets missed: " + "; ".join(report.targets_missed))
-    return 0
+    return finish(report)
 
 
 if __name__ == "__main__":

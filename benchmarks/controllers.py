@@ -20,28 +20,21 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Report, machine, now, parser  # noqa: E402
+from benchmarks._common import Report, finish, machine, minik8s_cli, now, parser  # noqa: E402
 from minik8s.api.clock import RealClock  # noqa: E402
 from minik8s.client.http import HTTPClient  # noqa: E402
 from minik8s.cluster.processes import read_json  # noqa: E402
 
 SIZES = {"quick": dict(replicas=200, nodes=20, rolling=50),
          "full": dict(replicas=1000, nodes=100, rolling=100)}
-REPO = pathlib.Path(__file__).resolve().parent.parent
 KWOK = 20.0
 CLOCK = RealClock()
-
-
-def minik8s(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
 
 
 def deployment(name: str, replicas: int, image: str = "minik8s/hello:v1") -> dict:
@@ -87,7 +80,7 @@ def main() -> int:
     data = os.path.join(root, "data")
     try:
         t0 = now()
-        out = minik8s("up", "--nodes", str(size["nodes"]), "--runtime", "simulated",
+        out = minik8s_cli("up", "--nodes", str(size["nodes"]), "--runtime", "simulated",
                       "--port", "0", "--data-dir", data, "--kubeconfig",
                       os.path.join(root, "kubeconfig"))
         if out.returncode != 0:
@@ -124,7 +117,7 @@ def main() -> int:
             counts[p["spec"]["nodeName"]] = counts.get(p["spec"]["nodeName"], 0) + 1
         node = max(counts, key=counts.get)
         t0 = now()
-        out = minik8s("chaos", "kill-node", node, "--data-dir", data)
+        out = minik8s_cli("chaos", "kill-node", node, "--data-dir", data)
         if out.returncode != 0:
             raise SystemExit(out.stdout + out.stderr)
         wait(lambda: running_off(client, "roll", node) == r, 120, "replacement pods")
@@ -134,12 +127,9 @@ def main() -> int:
                       seconds, "s")
         report.target("node failure -> replaced", seconds, 10.0, "s", higher_is_better=False)
     finally:
-        minik8s("down", "--data-dir", data)
+        minik8s_cli("down", "--data-dir", data)
         shutil.rmtree(root, ignore_errors=True)
-    report.save()
-    if report.targets_missed:
-        print("targets missed: " + "; ".join(report.targets_missed))
-    return 0
+    return finish(report)
 
 
 if __name__ == "__main__":
