@@ -38,6 +38,7 @@ class ObjectWatch:
         self._rt = rt
         self._watcher = watcher
         self._match = match or (lambda obj: True)
+        self._filtered = match is not None   # unfiltered: a PUT's old state is never read
         self._clock = clock
         self._pending = [WatchEvent(ADDED, o) for o in initial if self._match(o)]
         self._deadline = None
@@ -100,6 +101,11 @@ class ObjectWatch:
     def _convert(self, ev):
         """Store event -> watch event as seen through the filter (None: not visible)."""
         rev = ev.revision
+        if not self._filtered and ev.type != DELETE:
+            # Without a filter only "was there an old state?" matters: skip decoding it
+            # (half the JSON parsing of a busy unfiltered watch).
+            new = _decode(ev.kv.value, rev)
+            return WatchEvent(MODIFIED if ev.prev_kv else ADDED, new)
         old = _decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if ev.prev_kv else None
         old_in = old is not None and self._match(old)
         if ev.type == DELETE:
