@@ -125,16 +125,33 @@ class HTTPClient:
                                "allowWatchBookmarks": "true" if allow_bookmarks else "",
                                "timeoutSeconds": timeout_seconds})
         # No read timeout: a quiet watch sends nothing for minutes, and that is fine.
-        resp = self._send("GET", path, params=params, stream=True,
-                          timeout=(self.timeout, None))
+        # A session (connection pool) of its own: closing a watch from another thread
+        # races with its reader, and a connection handed back to a shared pool in the
+        # middle of that race breaks the next request on it ("ResponseNotReady").
+        session = self._watch_session()
+        try:
+            resp = self._send("GET", path, session=session, params=params, stream=True,
+                              timeout=(self.timeout, None))
+        except BaseException:
+            session.close()
+            raise
         if resp.status_code >= 300:
             err = _error_from(resp)
             resp.close()
+            session.close()
             if isinstance(err, errors.Gone):
                 # "too old" is answered in-band, as one ERROR event (like the pipeline).
                 return HTTPWatch.ended([WatchEvent(ERROR, err.to_status())])
             raise err
-        return HTTPWatch(resp)
+        return HTTPWatch(resp, session)
+
+    def _watch_session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        session.proxies.update(self.session.proxies)
+        session.headers.update(self.session.headers)
+        session.verify = self.session.verify
+        return session
 
     # --- writes ------------------------------------------------------------
 
@@ -265,9 +282,9 @@ class HTTPClient:
             raise _error_from(resp)
         return resp
 
-    def _send(self, method: str, path: str, **kw) -> requests.Response:
+    def _send(self, method: str, path: str, session=None, **kw) -> requests.Response:
         try:
-            return self.session.request(method, self.server + path, **kw)
+            return (session or self.session).request(method, self.server + path, **kw)
         except requests.exceptions.ConnectTimeout as e:
             raise errors.ServiceUnavailable(f"the connection to the server {self.server} "
                                             f"timed out: {e}") from None
@@ -312,8 +329,9 @@ class HTTPWatch:
     has ended (closed by us, or by the server: timeoutSeconds, a 410, shutdown) and
     every event read before that has been handed out."""
 
-    def __init__(self, resp: Optional[requests.Response]):
+    def __init__(self, resp: Optional[requests.Response], session=None):
         self._resp = resp
+        self._session = session              # this watch's own pool, closed with it
         self._cond = threading.Condition()
         self._events: collections.deque = collections.deque()
         self._ended = resp is None           # the reader is done (guarded by _cond)
@@ -357,6 +375,8 @@ class HTTPWatch:
                 self._ended = True
                 self._cond.notify_all()
             self._resp.close()
+            if self._session is not None:
+                self._session.close()
 
     @property
     def closed(self) -> bool:
