@@ -293,3 +293,20 @@ def test_garbage_collection_leaves_no_dangling_dependents(forest):
         assert not cm["metadata"].get("deletionTimestamp")
         assert [r["uid"] for r in cm["metadata"].get("ownerReferences") or []] == \
             [made[o]["metadata"]["uid"] for o in want[i]]
+
+
+def test_a_conflict_on_deleting_a_dependent_is_retried(client, clock):
+    # Found by the property tests: a transient 409 used to leave the dependent dangling.
+    rs = client.create(replicaset())
+    client.create(owned_pod("web-1-a", rs))
+    faulty = FaultClient(client)
+    gc = GarbageCollector(faulty, clock)
+    settle(gc)
+    client.delete("replicasets", "web-1", "default")
+    faulty.fail_next(1, Conflict("transient"), verbs="delete", resource="pods")
+    settle(gc)
+    assert exists(client, "pods", "web-1-a") is not None     # failed once, backing off
+    assert faulty.injected == 1
+    clock.advance(1)
+    settle(gc)
+    assert exists(client, "pods", "web-1-a") is None

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from minik8s.api.errors import ServerTimeout
+from minik8s.api.errors import Conflict, ServerTimeout
 from minik8s.client.inprocess import InProcessClient
 from minik8s.client.wrappers import FaultClient, RecordingClient
 from minik8s.scheduler.scheduler import (FILTER_RESULT, FINALSCORE_RESULT, SCORE_RESULT,
@@ -439,3 +439,19 @@ def test_the_control_plane_host_schedules_pods(tmp_path):
         assert bound == "hand-made"
     finally:
         host.stop()
+
+
+def test_a_transient_conflict_on_binding_is_retried(client, make, clock):
+    # A 409 while the pod is still ours and unbound (found by the property tests:
+    # the pod used to be dropped and stayed Pending forever).
+    client.create(make_node("n1"))
+    client.create(make_pod("web"))
+    faulty = FaultClient(client)
+    rec = RecordingClient(faulty)
+    s = make(rec)
+    faulty.fail_next(1, Conflict("transient"), verbs="create", resource="pods")
+    s.step()
+    assert len(binds(rec)) == 1 and node_of(client, "web") is None
+    clock.advance(1)
+    s.step()
+    assert len(binds(rec)) == 2 and node_of(client, "web") == "n1"

@@ -268,8 +268,12 @@ class GarbageCollector(Controller):
         try:
             self.client.delete(rt.plural, meta["name"], meta.get("namespace"),
                                propagation_policy=policy, preconditions={"uid": meta["uid"]})
-        except (NotFound, Conflict):
-            pass     # gone already, or a new object with this name: not ours to delete
+        except NotFound:
+            pass     # gone already
+        except Conflict as e:
+            # A new object under this name (uid precondition), or a transient 409:
+            # look again later with fresh state, as Kubernetes' attemptToDelete does.
+            raise Retry(f"deleting {meta['name']}: {e}") from None
 
     def _patch_owner_refs(self, rt, obj: dict, refs: list) -> None:
         """A JSON merge patch of the remaining references, guarded by the

@@ -7,21 +7,21 @@ bound or assumed on them) and the *SchedulingQueue* (pods still to place). One l
 snapshot of the cache, *assumes* the pod on the chosen node (so the next decision
 already counts its requests, long before the informer shows the binding), and binds
 it through the `pods/binding` subresource. A pod that fits nowhere gets the condition
-`PodScheduled=False, reason Unschedulable` with the FitError message
-("0/3 nodes are available: 1 Insufficient cpu, ...") and a `FailedScheduling` Event,
-and waits in the queue's unschedulable set until the cluster changes (a node is
-added or updated, an assigned pod is deleted) or the periodic flush (5 min).
+`PodScheduled=False, reason Unschedulable` with the FitError message and a
+`FailedScheduling` Event, and waits in the queue's unschedulable set until the cluster
+changes (node added/updated, assigned pod deleted) or the 5-minute flush.
 
 This version keeps that shape, on the seam of docs/architecture.md:
-- `step()` steps the informers (and the LeaderElector with `leader_elect`: only the
-  holder of the Lease `kube-system/kube-scheduler` schedules), then schedules every
-  pod the queue hands out, and returns when it next needs to run.
+- `step()` steps the informers (and, with `leader_elect`, the Lease
+  `kube-system/kube-scheduler`: only its holder schedules), then schedules every pod
+  the queue hands out.
 - Binding is **synchronous** inside step(). kube-scheduler binds in a goroutine
   (the binding cycle) while the next scheduling cycle already runs; the assume step
   is what makes both correct, and it is kept here, so a lab can swap in an
   asynchronous binder without changing the reasoning. Bind failure: the assumption
-  is forgotten and the pod backs off; a Conflict (already bound, being deleted, uid
-  changed) or NotFound drops it — the informer tells us what became of it.
+  is forgotten and the pod backs off; NotFound, or a Conflict after which the pod
+  turns out bound, deleting or replaced, drops it — the informer tells us what became
+  of it (a Conflict on a pod still ours and unbound is transient: it backs off).
 - Explanations: with `explain=True`, or on a pod annotated
   `scheduler.minik8s.io/explain: "true"`, the per-node filter results and per-plugin
   scores are written on the pod as kube-scheduler-simulator does
@@ -29,9 +29,8 @@ This version keeps that shape, on the seam of docs/architecture.md:
   maps node -> plugin -> string; `selected-node`: the node's name).
 
 Invariants: a pod is bound at most once (we never schedule a pod that is bound or
-already assumed in the cache, and the API server refuses a second binding); handlers
-never call the API; every write is skipped when it would change nothing (no write
-loops between our status patch and our own informer).
+assumed, and the API server refuses a second binding); handlers never call the API;
+a write that would change nothing is skipped (no loop with our own informer).
 """
 from __future__ import annotations
 
@@ -235,11 +234,17 @@ class Scheduler:
         try:
             self.client.bind(meta["namespace"], meta["name"], node, pod_uid=meta["uid"])
         except (Conflict, NotFound) as e:
-            # Bound elsewhere, being deleted, or replaced: nothing to retry. The informer
-            # delivers what it became.
-            log.info("binding %s to %s: %s; dropping it", key_of(pod), node, e)
+            if isinstance(e, NotFound) or self._settled_elsewhere(pod):
+                # Bound elsewhere, being deleted, or replaced: nothing to retry. The
+                # informer delivers what it became.
+                log.info("binding %s to %s: %s; dropping it", key_of(pod), node, e)
+                self.cache.forget(pod)
+                self.queue.done(qp.key)
+                return None
+            # Still ours and unbound: a transient conflict. Back off and try again.
+            log.warning("binding %s to %s: %s; will retry", key_of(pod), node, e)
             self.cache.forget(pod)
-            self.queue.done(qp.key)
+            self.queue.add_backoff(qp)
             return None
         except APIError as e:
             log.warning("binding %s to %s failed: %s; will retry", key_of(pod), node, e)
@@ -254,6 +259,19 @@ class Scheduler:
         self.recorder.event(pod, NORMAL, "Scheduled",
                             f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
         return node
+
+    def _settled_elsewhere(self, pod: dict) -> bool:
+        """After a failed bind: is the pod gone, replaced, deleting or bound already?
+        (kube-scheduler's failure handler asks its informer; we ask the server.)"""
+        try:
+            live = self.client.get("pods", pod["metadata"]["name"], pod["metadata"]["namespace"])
+        except NotFound:
+            return True
+        except APIError:
+            return False
+        return (live["metadata"].get("uid") != pod["metadata"]["uid"]
+                or bool(live["metadata"].get("deletionTimestamp"))
+                or bool((live.get("spec") or {}).get("nodeName")))
 
     # --- writes ---------------------------------------------------------------------------
     def _failed(self, pod: dict, reason: str, message: str) -> None:
