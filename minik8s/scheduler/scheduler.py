@@ -20,8 +20,8 @@ This version keeps that shape, on the seam of docs/architecture.md:
   is what makes both correct, and it is kept here, so a lab can swap in an
   asynchronous binder without changing the reasoning. Bind failure: the assumption
   is forgotten and the pod backs off; NotFound, or a Conflict after which the pod
-  turns out bound, deleting or replaced, drops it — the informer tells us what became
-  of it (a Conflict on a pod still ours and unbound is transient: it backs off).
+  is bound, deleting or replaced, drops it (a Conflict on a pod still ours is
+  transient: it backs off).
 - Explanations: with `explain=True`, or on a pod annotated
   `scheduler.minik8s.io/explain: "true"`, the per-node filter results and per-plugin
   scores are written on the pod as kube-scheduler-simulator does
@@ -319,10 +319,8 @@ def _wants_company(pod: dict) -> bool:
 
 
 def _condition(pod: dict, ctype: str) -> Optional[dict]:
-    for c in get_path(pod, "status", "conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
+    return next((c for c in get_path(pod, "status", "conditions") or []
+                 if c.get("type") == ctype), None)
 
 
 def _scheduling_properties(node: dict) -> tuple:
