@@ -8,6 +8,17 @@ import os
 import random
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Profiles of the cluster property tests (tests/test_property_cluster.py): "ci" is
+# derandomized and bounded (CI's budget), "thorough" searches for real. Choose with
+# MINIK8S_HYPOTHESIS_PROFILE=thorough or pytest --hypothesis-profile=thorough.
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", derandomize=True, max_examples=6, stateful_step_count=14,
+                          deadline=None, database=None, suppress_health_check=_HEALTH,
+                          print_blob=False)
+settings.register_profile("thorough", max_examples=2000, stateful_step_count=40,
+                          deadline=None, suppress_health_check=_HEALTH)
 
 from minik8s.api.clock import FakeClock
 from minik8s.apiserver.server import APIServer

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pathlib
 
-import pytest
 
 from e2e import wait_for
 

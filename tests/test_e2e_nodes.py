@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import urllib.request
 
-import pytest
 import yaml
 
 from e2e import wait_for
