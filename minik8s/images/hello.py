@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from minik8s.api.clock import RealClock
+from minik8s.images import peers
 
 CLOCK = RealClock()
 STARTED = CLOCK.monotonic()
@@ -54,12 +54,8 @@ def env(name: str, default: str = "") -> str:
 
 
 def listen_port(cli_port) -> int:
-    if cli_port:
-        return int(cli_port)
-    if env("PORT"):
-        return int(env("PORT"))
-    ports = [p for p in env("MINIK8S_PORTS").split(",") if p.strip()]
-    return int(ports[0]) if ports else int(env("HELLO_DEFAULT_PORT", "8080"))
+    """--port, else PORT, else the first containerPort, else the image's default."""
+    return peers.listen_address(int(env("HELLO_DEFAULT_PORT", "8080")), cli_port)[1]
 
 
 def healthy(endpoint: str) -> bool:
@@ -140,28 +136,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="hello", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     opts = parser.parse_args(argv)
-    host, port = env("POD_IP", "127.0.0.1"), listen_port(opts.port)
-    try:
-        server = ThreadingHTTPServer((host, port), Handler)
-    except OSError as e:
-        print(f"cannot listen on {host}:{port}: {e}", file=sys.stderr, flush=True)
-        return 1
-    server.daemon_threads = True
-
-    def terminate(signum, frame):
-        raise SystemExit(0)           # unwinds serve_forever() at once
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
-    print(f"{env('HELLO_FLAVOR', 'hello')} {env('HELLO_VERSION', 'latest')} "
-          f"listening on http://{host}:{port}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.5)
-    except SystemExit:
-        print("received SIGTERM, shutting down", flush=True)
-    finally:
-        server.server_close()
-    return 0
+    name = f"{env('HELLO_FLAVOR', 'hello')} {env('HELLO_VERSION', 'latest')}"
+    return peers.serve(Handler, int(env("HELLO_DEFAULT_PORT", "8080")), name, opts.port)
 
 
 if __name__ == "__main__":
