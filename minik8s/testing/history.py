@@ -92,7 +92,12 @@ class ReplicaSetCeiling:
     delete more than it needs while its cache catches up"). A cache may be old, so
     the replicas it acted on may be any value the ReplicaSet had; the bound is
     therefore the largest spec.replicas the ReplicaSet ever had: a new pod beyond it
-    is a pod no one asked for. Holds: always. Feed it every Change in order.
+    is a pod no one asked for. Holds: unless the controller restarts (expectations
+    lost) while its reads are stale — a restarted controller whose first list is old
+    re-creates pods it made before; Kubernetes has the same hole (a reflector's first
+    LIST at resourceVersion "0" may come from a lagging watch cache) and relies on the
+    surplus deletion that follows (found by the property tests; the Checker skips the
+    check while both faults are on). Feed it every Change in order.
     """
 
     def __init__(self):
