@@ -15,8 +15,8 @@ only the wrapper, in `raynodes.py`, so this runs and is tested without Ray):
   memory of them untouched.
 - `NodeHost`: many simulated nodes in one actor (1000-node clusters: an actor costs
   ~50 MB, a simulated kubelet a few hundred KB). They share one HTTP client and one
-  pod informer (one watch instead of one per node), and one loop steps them all, each round on 8 threads
-  (the work is mostly waiting for HTTP: 88 -> 106 pods/s in benchmarks/controllers.py).
+  pod informer (one watch instead of one per node); one loop steps them all, each
+  round on 8 threads (mostly waiting on HTTP: 88 -> 106 pods/s in the benchmark).
   Killing one node of a host kills that node only.
 
 Both answer the NodeHandle questions (`ping`, `pause`, `resume`, `running_pods`) —
