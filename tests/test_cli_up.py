@@ -290,3 +290,18 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_an_unreachable_ray_address_fails_clearly_and_leaves_nothing(tmp_path, capsys):
+    # ray.init would retry such an address for minutes; `up` asks the port first.
+    closed = free_port()                  # nothing listens there
+    data_dir = tmp_path / "data"
+    assert main(["up", "--nodes", "1", "--address", f"127.0.0.1:{closed}", "--port", "0",
+                 "--data-dir", str(data_dir), "--kubeconfig",
+                 str(tmp_path / "kubeconfig")]) == 1
+    err = capsys.readouterr().err
+    assert f"no Ray cluster answers at 127.0.0.1:{closed}" in err
+    assert "nothing is left running" in err
+    assert hosts_of(data_dir) == [] and not (data_dir / "state.json").exists()
+    assert not (data_dir / "ray.json").exists()
+    assert not (tmp_path / "kubeconfig").exists()

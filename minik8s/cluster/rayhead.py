@@ -123,9 +123,15 @@ def start_worker(address: str, log_path: str, clock: Clock, *, num_cpus: int = 1
     raise RuntimeError(f"the Ray worker node did not start within {timeout:g} s")
 
 
-def _accepts(host: str, port: int) -> bool:
+def reachable(address: str) -> bool:
+    """Does something accept TCP connections at `address` ("host:port")?"""
+    host, _, port = address.rpartition(":")
+    return port.isdigit() and _accepts(host or "127.0.0.1", int(port), timeout=2.0)
+
+
+def _accepts(host: str, port: int, timeout: float = 0.2) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
@@ -218,6 +224,8 @@ def connect(address: str) -> None:
         return
     if ray.is_initialized():
         ray.shutdown()
+    if not reachable(address):        # ray.init would retry for minutes
+        raise RuntimeError(f"no Ray cluster answers at {address}")
     os.environ["RAY_AUTH_MODE"] = "disabled"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import logging

@@ -56,6 +56,10 @@ def ensure_ray(data_dir: str, address: Optional[str], clock: Clock) -> dict:
     path = os.path.join(data_dir, rayhead.RAY_FILE)
     record = read_json(path)
     if address:
+        # ray.init retries an unreachable address for minutes: ask the port first.
+        if not rayhead.reachable(address):
+            raise RuntimeError(f"no Ray cluster answers at {address} (is `ray start "
+                               "--head` running there? the address is host:port)")
         record = {"address": address, "started": False}
     elif record and record.get("started") and rayhead.is_our_head(record):
         _say(f" * Ray: the cluster's private head is running at {record['address']}")
@@ -64,9 +68,9 @@ def ensure_ray(data_dir: str, address: Optional[str], clock: Clock) -> dict:
         record = rayhead.start_head(os.path.join(data_dir, "ray.log"), clock)
         _say(f" * Ray: private head at {record['address']} (pid {record['pid']}, "
              f"{clock.monotonic() - started:.1f} s)")
-    write_json_atomically(path, record)
     started = clock.monotonic()
     rayhead.connect(record["address"])
+    write_json_atomically(path, record)
     if address:
         _say(f" * Ray: joined {address} ({clock.monotonic() - started:.1f} s)")
     return record
