@@ -18,7 +18,7 @@ process, under one FakeClock, stepped one seeded decision at a time, with faults
 - faults.py, faults_nodes.py: every fault, each with on()/off()
 - snapshot.py: Snapshot, what invariants read (minik8s.testing)
 - trace.py, trace_html.py: the event log and the text / HTML timelines
-- replay.py: scripts of runs, and `python -m minik8s.sim.replay`
+- script.py, replay.py: scripts of runs, and `python -m minik8s.sim.replay`
 """
 from .cluster import SimCluster
 from .components import SimBudgetExhausted

@@ -48,7 +48,7 @@ from .clients import ComponentCrashed, ScriptedClient, ServerProxy, SimClient
 from .components import Component, SimBudgetExhausted, describe
 from .faults import Faults
 from .nodes import NodeOperations
-from .replay import Script, class_name, command
+from .script import Script, class_name, command
 from .snapshot import Snapshot, take_snapshot
 from .trace import CRASH, RESTART, STORE, Trace, TraceEvent
 

@@ -27,7 +27,6 @@ modules such as planted bugs importable.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import os
@@ -36,54 +35,12 @@ from typing import Optional
 
 from minik8s.api.errors import APIError
 
-FORMAT = 1
+# The recording side lives in script.py, so that importing minik8s.sim does not import
+# this module (`python -m minik8s.sim.replay` would then warn and run it twice).
+from .script import FORMAT, Script, class_name, command
 
-
-class Script:
-    """The operations applied to a SimCluster, recorded as they happen."""
-
-    def __init__(self, config: dict):
-        self.config = config          # the constructor's arguments (JSON-able)
-        self.ops: list = []
-        self._depth = 1               # > 0: not recording (the constructor runs first)
-
-    def start(self) -> None:
-        self._depth = 0
-
-    @contextlib.contextmanager
-    def operation(self, *op):
-        """Record `op` unless we are inside another recorded operation, and keep
-        whatever it does inside from being recorded twice."""
-        if self._depth == 0:
-            self.add(*op)
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-
-    def add(self, *op) -> None:
-        if self._depth:
-            return
-        if op[0] == "step" and self.ops and self.ops[-1][0] == "step":
-            self.ops[-1][1] += 1      # consecutive steps are one ["step", n]
-            return
-        self.ops.append(["step", 1] if op[0] == "step" else list(op))
-
-    def to_json(self, digest: str = "") -> dict:
-        return {"format": FORMAT, "config": self.config, "ops": self.ops,
-                "digest": digest, "pythonhashseed": os.environ.get("PYTHONHASHSEED", "")}
-
-    def save(self, path: str, digest: str = "") -> str:
-        with open(path, "w") as f:
-            json.dump(self.to_json(digest), f, indent=0, sort_keys=True)
-            f.write("\n")
-        return path
-
-
-def class_name(cls) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
+__all__ = ["FORMAT", "Script", "class_name", "command", "load_class", "apply", "replay",
+           "ReplayDiverged", "main"]
 
 def load_class(name: str, paths: Optional[list] = None):
     module, _, qualname = name.partition(":")
@@ -143,13 +100,6 @@ def replay(data: dict, *, paths: Optional[list] = None, check: bool = True):
 
 class ReplayDiverged(AssertionError):
     pass
-
-
-def command(path: str) -> str:
-    """The one command that replays a saved run and writes its timelines."""
-    base = os.path.splitext(path)[0]
-    return (f"PYTHONHASHSEED=0 python -m minik8s.sim.replay {path} "
-            f"--text {base}.txt --html {base}.html")
 
 
 def main(argv=None) -> int:
