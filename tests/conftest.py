@@ -27,6 +27,15 @@ from minik8s.store.memory import MemoryStore
 
 
 @pytest.fixture
+def quiet_logs():
+    """Silence warnings for a test (injected faults log warnings by design)."""
+    import logging
+    logging.disable(logging.WARNING)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+@pytest.fixture
 def clock():
     return FakeClock()
 

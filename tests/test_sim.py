@@ -2,7 +2,6 @@
 per step, time moving only when the harness says so — and what it records: the trace,
 the text and HTML timelines, the replay script."""
 import json
-import logging
 
 import pytest
 
@@ -13,11 +12,7 @@ from minik8s.sim import SimBudgetExhausted, SimCluster
 from minik8s.sim import replay as replay_mod
 
 
-@pytest.fixture(autouse=True)
-def quiet_logs():
-    logging.disable(logging.WARNING)      # injected faults log warnings by design
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_logs")   # tests/conftest.py
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Each fault injector of the simulator (minik8s.sim.faults), on its own: it does what
 its failure does in a real cluster, it shows in `faults.active()` while on, and the
 cluster recovers once it is off."""
-import logging
 
 import pytest
 
@@ -14,11 +13,7 @@ FAST_NODES = {"node_monitor_grace_period": 20.0, "node_monitor_period": 2.0,
               "dead_node_grace": 30.0}
 
 
-@pytest.fixture(autouse=True)
-def quiet_logs():
-    logging.disable(logging.WARNING)      # injected faults log warnings by design
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_logs")   # tests/conftest.py
 
 
 @pytest.fixture
