@@ -94,7 +94,9 @@ def _is_heartbeat(resource: str, subresource: str) -> bool:
 
 
 # A controller restarted (memory and expectations lost) while its reads are stale may
-# re-create pods it had already created: the ReplicaSet ceiling does not hold then.
+# re-create pods it had already created: once that happened in a run, the ReplicaSet
+# ceiling is not checked again in it (the restarted controller may act on the stale
+# view even after the faults are off, until its cache catches up).
 STALE_RESTART = frozenset({"stale_reads", "crash_controller"})
 
 
@@ -111,6 +113,7 @@ class Checker:
         self.safety = list(STATE_CHECKS if safety is None else safety)
         self.guard = RolloutGuard() if rollout else None
         self.ceiling = ReplicaSetCeiling()
+        self.ceiling_off = False              # a stale-read restart happened: see above
         self.excerpt = excerpt
         self.save_dir = save_dir or os.environ.get("MINIK8S_SIM_ARTIFACTS") or \
             os.path.join(tempfile.gettempdir(), "minik8s-sim-failures")
@@ -193,6 +196,7 @@ class Checker:
             self._api = sim.api
             self.observer.connect(InProcessClient(sim.api))
         faults = frozenset(sim.faults.active())
+        self.ceiling_off = self.ceiling_off or STALE_RESTART <= faults
         writes, self._writes = self._writes, []
         out = list(self.observer.problems)
         self.observer.problems.clear()
@@ -231,7 +235,7 @@ class Checker:
         out.extend(check_removal(change, writer.verb if writer is not None else None))
         if change.resource in ("pods", "replicasets"):
             found = self.ceiling.observe(change, self.observer.mirror["pods"].values())
-            if not STALE_RESTART <= faults:      # see ReplicaSetCeiling: "Holds"
+            if not self.ceiling_off:             # see ReplicaSetCeiling: "Holds"
                 out.extend(found)
         if self.guard is not None:
             uid = self._deployment_of(change)
