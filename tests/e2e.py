@@ -6,28 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from minik8s.api.clock import RealClock
 from minik8s.cluster import bringup, rayhead
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition", interval=0.1):
-    """Poll `predicate()` until it returns something truthy (returned), or fail."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except Exception as e:          # the API may be restarting: keep polling
-            last = e
-        else:
-            if last:
-                return last
-        RealClock().sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}")
+from waiting import wait_for
 
 
 class E2ECluster:

@@ -14,6 +14,7 @@ import yaml
 
 from e2e import wait_for
 from minik8s.cluster import raynodes
+from minik8s.cluster.processes import process_alive
 
 PODS = """
 apiVersion: v1
@@ -150,20 +151,12 @@ def _containers_by_pod(cluster) -> dict:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
 def test_deleting_a_pod_ends_its_processes(ray_cluster):
     pids = wait_for(lambda: _containers_by_pod(ray_cluster).get("default/duo"),
                     what="duo's container pids")
-    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    assert len(pids) == 2 and all(process_alive(p) for p in pids)
     ray_cluster.kubectl("delete", "pod", "duo", "--wait=true", timeout=40)
-    wait_for(lambda: not any(_alive(p) for p in pids), 10, "duo's processes to end")
+    wait_for(lambda: not any(process_alive(p) for p in pids), 10, "duo's processes to end")
 
 
 def _renew_time(client, node):
@@ -176,7 +169,7 @@ def test_control_plane_restart_keeps_pods_running(ray_cluster):
     host = ray_cluster.state["pid"]
     from minik8s.cluster.bringup import chaos_kill
     assert chaos_kill(ray_cluster.data_dir, "apiserver") == 0
-    assert not _alive(host)
+    assert not process_alive(host)
     assert ray_cluster.up() == 0                       # same data dir, same port
     assert ray_cluster.state["pid"] != host
     client = ray_cluster.client()
@@ -188,7 +181,7 @@ def test_control_plane_restart_keeps_pods_running(ray_cluster):
     assert after["status"]["containerStatuses"][0]["restartCount"] == \
         before["status"]["containerStatuses"][0]["restartCount"]
     assert _containers_by_pod(ray_cluster)["default/hello"] == pids      # same processes
-    assert all(_alive(p) for p in pids)
+    assert all(process_alive(p) for p in pids)
     # ... and the new API server schedules onto them again.
     ray_cluster.kubectl("run", "after-restart", "--image=minik8s/hello:v1")
     ray_cluster.wait_phase("after-restart")
@@ -201,7 +194,7 @@ def test_killing_a_node_stops_its_lease_and_its_containers(ray_cluster):
     assert handle.ping(5) == "Alive"
     from minik8s.cluster.bringup import chaos_kill_node
     assert chaos_kill_node(ray_cluster.data_dir, node) == 0
-    wait_for(lambda: not any(_alive(p) for p in pids), 10, "the node's containers to die")
+    wait_for(lambda: not any(process_alive(p) for p in pids), 10, "the node's containers to die")
     # The lookup pings all nodes in one batch at most once a second: Dead within ~1 s.
     wait_for(lambda: handle.ping(5) == "Dead", 5, "the handle to report Dead")
     client = ray_cluster.client()
@@ -235,9 +228,9 @@ def test_down_leaves_no_process_behind(ray_cluster):
     actors = {n: ray_cluster.actor_info(n)["pid"] for n in ray_cluster.actor_names()}
     containers = [p for pids in _containers_by_pod(ray_cluster).values() for p in pids]
     host = ray_cluster.state["pid"]
-    assert containers and all(_alive(p) for p in containers)
+    assert containers and all(process_alive(p) for p in containers)
     assert ray_cluster.down() == 0
-    wait_for(lambda: not any(_alive(p) for p in [host, *actors.values(), *containers]), 15,
+    wait_for(lambda: not any(process_alive(p) for p in [host, *actors.values(), *containers]), 15,
              "every process of the cluster to exit")
     assert not os.path.exists(os.path.join(ray_cluster.data_dir, "state.json"))
     assert raynodes.named_actors(ray_cluster.namespace) == []

@@ -20,6 +20,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from waiting import wait_for
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,17 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 class Program:
@@ -341,7 +332,7 @@ def test_worker_mines_through_rng_and_hasher_found_by_their_service_variables(ru
                REDIS_PORT=f"tcp://127.0.0.1:{redis_port}")   # Kubernetes sets it too
     worker = run("dockercoins/worker:v0.1", env=env, ready="mining")
     worker.wait_for(r"0 units of work done, updating hash counter")
-    hashes = wait_until(lambda: int(rds.command("GET", "hashes") or 0), 5, "hashes >= 1")
+    hashes = wait_for(lambda: int(rds.command("GET", "hashes") or 0), 5, "hashes >= 1")
     assert 1 <= hashes <= 5                    # ~3/s: 0.1 s sleep + rng + hasher
     worker.wait_for(rf"{hashes} units of work done, updating hash counter")
     wallet = rds.command("HGETALL", "wallet")   # a coin is luck (1 in 16): check any found
@@ -376,7 +367,7 @@ def test_worker_stores_each_coin_in_the_wallet_with_its_random_bytes(run, redis_
             env={"RNG_URL": f"http://127.0.0.1:{rng.port}",
                  "HASHER_URL": f"http://127.0.0.1:{stub.server_port}/",
                  "REDIS_URL": f"redis://127.0.0.1:{redis_port}"}).wait_for("Coin found: 0000")
-        wallet = wait_until(lambda: rds.command("HGETALL", "wallet"), 5, "a coin")
+        wallet = wait_for(lambda: rds.command("HGETALL", "wallet"), 5, "a coin")
     finally:
         stub.shutdown()
         stub.server_close()

@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+import waiting
+
 from minik8s import images
 from minik8s.api.clock import FakeClock, RealClock
 from minik8s.node.runtime import (CREATED, EXITED, RUNNING, ContainerConfig,
@@ -32,14 +34,7 @@ NET = f"127.128.{200 + os.getpid() % 50}"
 
 
 def wait_for(predicate, timeout=3.0, what="condition"):
-    deadline = CLOCK.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if CLOCK.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        CLOCK.sleep(0.01)
+    return waiting.wait_for(predicate, timeout, what, interval=0.01)
 
 
 def alive(pid: int) -> bool:
