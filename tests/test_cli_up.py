@@ -305,3 +305,15 @@ def test_an_unreachable_ray_address_fails_clearly_and_leaves_nothing(tmp_path, c
     assert hosts_of(data_dir) == [] and not (data_dir / "state.json").exists()
     assert not (data_dir / "ray.json").exists()
     assert not (tmp_path / "kubeconfig").exists()
+
+
+def test_chaos_when_the_recorded_ray_is_gone_says_so(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    closed = free_port()
+    (data_dir / "ray.json").write_text(f'{{"address": "127.0.0.1:{closed}", "started": false}}')
+    assert main(["chaos", "kill-node", "node-1", "--data-dir", str(data_dir)]) == 3
+    assert main(["chaos", "kill", "scheduler", "--data-dir", str(data_dir)]) == 3
+    err = capsys.readouterr().err
+    assert err.count(f"no Ray cluster answers at 127.0.0.1:{closed}") == 2
+    assert "Traceback" not in err

@@ -64,63 +64,51 @@ def start_head(log_path: str, clock: Clock, *, num_cpus: Optional[int] = None,
                timeout: float = HEAD_TIMEOUT) -> dict:
     """Start a private head; returns its record once its GCS port accepts
     connections. Raises RuntimeError (after killing what it started) otherwise."""
-    temp_dir = tempfile.mkdtemp(prefix="mk8s-", dir="/tmp")
     port = _free_port()
-    args = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-            "--port", str(port), "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir,
-            "--num-cpus", str(num_cpus if num_cpus is not None else os.cpu_count() or 1),
-            "--include-dashboard=false", "--disable-usage-stats",
-            "--object-store-memory", str(OBJECT_STORE_BYTES),
-            "--system-config", SYSTEM_CONFIG]
-    with open(log_path, "ab") as logf:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
-                                stderr=subprocess.STDOUT, env=ray_env(),
-                                start_new_session=True)
-    from .processes import STARTED
-    STARTED[proc.pid] = proc
-    record = {"address": f"127.0.0.1:{port}", "pid": proc.pid, "tempDir": temp_dir,
-              "started": True}
-    deadline = clock.monotonic() + timeout
-    while clock.monotonic() < deadline:
-        if proc.poll() is not None:
-            stop_head(record, clock)
-            raise RuntimeError(f"the Ray head exited during start-up (exit code "
-                               f"{proc.returncode}); see {log_path}")
-        if _accepts("127.0.0.1", port) and _raylet_up(temp_dir):
-            return record
-        clock.sleep(0.1)
-    stop_head(record, clock)
-    raise RuntimeError(f"the Ray head did not start within {timeout:g} s; see {log_path}")
+    return _start_node(["--head", "--port", str(port), "--num-cpus",
+                        str(num_cpus if num_cpus is not None else os.cpu_count() or 1),
+                        "--include-dashboard=false", "--system-config", SYSTEM_CONFIG],
+                       {"address": f"127.0.0.1:{port}"}, "the Ray head", log_path, clock,
+                       timeout)
 
 
 def start_worker(address: str, log_path: str, clock: Clock, *, num_cpus: int = 1,
                  timeout: float = HEAD_TIMEOUT) -> dict:
     """Join one more Ray node to the cluster at `address` (a second "machine" on this
-    one: tests of node spreading). Returns a record `stop_head` can stop."""
+    one: tests of node spreading). Returns a record `stop_head` can stop (a worker is
+    recognised by its temp dir alone: it has no "--head")."""
+    return _start_node(["--address", address, "--num-cpus", str(num_cpus)],
+                       {"address": address, "worker": True}, "the Ray worker node",
+                       log_path, clock, timeout)
+
+
+def _start_node(args: list, record: dict, what: str, log_path: str, clock: Clock,
+                timeout: float) -> dict:
+    """`ray start --block ARGS` in its own session, with its own short temp dir; the
+    record once its raylet (and, for a head, its GCS port) is up."""
     temp_dir = tempfile.mkdtemp(prefix="mk8s-", dir="/tmp")
-    args = [sys.executable, "-m", "ray.scripts.scripts", "start", "--address", address,
-            "--block", "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir,
-            "--num-cpus", str(num_cpus), "--disable-usage-stats",
-            "--object-store-memory", str(OBJECT_STORE_BYTES)]
+    argv = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", *args,
+            "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir,
+            "--disable-usage-stats", "--object-store-memory", str(OBJECT_STORE_BYTES)]
     with open(log_path, "ab") as logf:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
                                 stderr=subprocess.STDOUT, env=ray_env(),
                                 start_new_session=True)
     from .processes import STARTED
     STARTED[proc.pid] = proc
-    # is_our_head looks for "--head"; a worker is recognised by its temp dir alone.
-    record = {"address": address, "pid": proc.pid, "tempDir": temp_dir, "started": True,
-              "worker": True}
+    record = {**record, "pid": proc.pid, "tempDir": temp_dir, "started": True}
+    host, _, port = record["address"].rpartition(":")
     deadline = clock.monotonic() + timeout
     while clock.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the Ray worker node exited (code {proc.returncode}); "
-                               f"see {log_path}")
-        if _raylet_up(temp_dir):
+            stop_head(record, clock)
+            raise RuntimeError(f"{what} exited during start-up (exit code "
+                               f"{proc.returncode}); see {log_path}")
+        if _raylet_up(temp_dir) and (record.get("worker") or _accepts(host, int(port))):
             return record
         clock.sleep(0.1)
     stop_head(record, clock)
-    raise RuntimeError(f"the Ray worker node did not start within {timeout:g} s")
+    raise RuntimeError(f"{what} did not start within {timeout:g} s; see {log_path}")
 
 
 def reachable(address: str) -> bool:

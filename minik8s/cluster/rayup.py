@@ -235,14 +235,27 @@ def _node_conditions(url: str) -> dict:
     return out
 
 
-def kill_node(data_dir: str, name: str) -> str:
-    """Kill node `name`'s actor (or its kubelet in a host actor); "" or why not."""
+def _join(data_dir: str, without_ray: str) -> tuple:
+    """(the cluster's Ray namespace, "") once connected to its Ray, or (None, why not):
+    `without_ray` when the data directory records no Ray, else what failed."""
     ray_rec = read_json(os.path.join(data_dir, rayhead.RAY_FILE))
     if not ray_rec:
-        return "this cluster has no nodes (no Ray recorded in the data directory)"
+        return None, without_ray
+    try:
+        rayhead.connect(ray_rec["address"])
+    except RuntimeError as e:           # the head is gone: say so, no traceback
+        return None, f"{e} (is the cluster up? `minik8s status`)"
+    return rayhead.namespace_for(data_dir), ""
+
+
+def kill_node(data_dir: str, name: str) -> str:
+    """Kill node `name`'s actor (or its kubelet in a host actor); "" or why not."""
+    ns, problem = _join(data_dir, "this cluster has no nodes (no Ray recorded in the "
+                                  "data directory)")
+    if problem:
+        return problem
     from . import raynodes
-    rayhead.connect(ray_rec["address"])
-    handle = raynodes.RayNodeLookup(rayhead.namespace_for(data_dir))(name)
+    handle = raynodes.RayNodeLookup(ns)(name)
     if handle is None:
         return f"no node actor named {name!r} in this cluster"
     handle.kill()
@@ -251,13 +264,12 @@ def kill_node(data_dir: str, name: str) -> str:
 
 def kill_component(data_dir: str, kind: str, clock: Clock) -> str:
     """Kill the acting (leader) replica of `kind` as a crash would; Ray restarts it."""
-    ray_rec = read_json(os.path.join(data_dir, rayhead.RAY_FILE))
-    if not ray_rec:
-        return f"{kind} runs in the control-plane host here (no Ray): kill apiserver"
+    ns, problem = _join(data_dir, f"{kind} runs in the control-plane host here (no Ray): "
+                                  "kill apiserver")
+    if problem:
+        return problem
     import ray
     from . import raynodes
-    rayhead.connect(ray_rec["address"])
-    ns = rayhead.namespace_for(data_dir)
     replicas = [n for n in raynodes.named_actors(ns) if n.startswith(kind + "-")]
     if not replicas:
         return f"no {kind} actor runs in this cluster"
