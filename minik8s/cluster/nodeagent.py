@@ -35,9 +35,9 @@ from typing import Optional
 from minik8s.api.clock import Clock, RealClock
 from minik8s.api.nodehandle import DEAD
 from minik8s.client.http import HTTPClient
-from minik8s.client.informer import Informer
 from minik8s.node.handle import LocalNodeHandle
 from minik8s.node.kubelet import Kubelet
+from minik8s.node.podindex import PodsByNode
 from minik8s.node.runtime import RUNNING
 from minik8s.node.runtime_sim import SimulatedRuntime
 
@@ -158,23 +158,6 @@ class NodeAgent:
         self.handle.kill()
 
 
-class NodePods:
-    """One node's view of a shared pod informer: what `Kubelet` needs of its own
-    informer (`step`, `list`, `has_synced`). The host steps the shared informer."""
-
-    def __init__(self, index: dict, name: str, shared: Informer):
-        self._index, self._name, self._shared = index, name, shared
-
-    def step(self) -> Optional[float]:
-        return None
-
-    def list(self) -> list:
-        return list(self._index.get(self._name, {}).values())
-
-    def has_synced(self) -> bool:
-        return self._shared.has_synced()
-
-
 class NodeHost:
     """Many simulated nodes in one process, stepped by one thread."""
 
@@ -189,28 +172,13 @@ class NodeHost:
         self.seed = seed
         self._lock = threading.Lock()
         self.handles: dict = {}               # node name -> LocalNodeHandle
-        self._index: dict = {}                # node name -> {pod key: pod}
-        self.pods = Informer(self.client, "pods", field_selector="spec.nodeName!=",
-                             clock=self.clock)
-        self.pods.add_handler(on_add=self._put, on_update=lambda _o, n: self._put(n),
-                              on_delete=self._drop)
+        self.pods = PodsByNode(self.client, self.clock)   # one watch for every node
         self.failures = 0
         self._steppers = ThreadPoolExecutor(max_workers=STEP_THREADS,
                                             thread_name_prefix="kubelet-step")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="node-host", daemon=True)
         self._thread.start()
-
-    def _put(self, pod: dict) -> None:
-        node = (pod.get("spec") or {}).get("nodeName")
-        key = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
-        if node:
-            self._index.setdefault(node, {})[key] = pod
-
-    def _drop(self, pod: dict) -> None:
-        node = (pod.get("spec") or {}).get("nodeName")
-        key = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
-        self._index.get(node, {}).pop(key, None)
 
     def add(self, names: list) -> None:
         """Start nodes `names` (registered by the loop, one API call each)."""
@@ -221,7 +189,7 @@ class NodeHost:
                 rng = random.Random(f"{self.seed}/{name}")
                 runtime = SimulatedRuntime(self.clock, rng)
                 kubelet = Kubelet(self.client, self.clock, runtime, node_name=name, rng=rng,
-                                  informer=NodePods(self._index, name, self.pods),
+                                  informer=self.pods.view(name),
                                   **self.options)
                 self.handles[name] = LocalNodeHandle(kubelet, runtime)
 

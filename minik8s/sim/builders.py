@@ -24,6 +24,7 @@ from minik8s.client.events import EventRecorder
 from minik8s.controllers.manager import EVENT_SOURCES, ControllerManager
 from minik8s.node.handle import LocalNodeHandle
 from minik8s.node.kubelet import Kubelet
+from minik8s.node.podindex import NodeView, PodsByNode
 from minik8s.node.runtime_sim import SimulatedRuntime
 from minik8s.scheduler.scheduler import Scheduler
 
@@ -80,7 +81,9 @@ def build_kubelet(sim):
                    "pod_root": os.path.join(sim.root, name, str(comp.incarnation)),
                    **sim.kubelet_options}
         if sim.shared_pod_informer:
-            options["informer"] = NodePods(sim, name)
+            # The host may be rebuilt (a crash): the view looks the index up each time.
+            options["informer"] = NodeView(
+                lambda: sim.node_host.index if sim.node_host else {}, name)
         kubelet = Kubelet(client, sim.clock, runtime, node_name=name, **options)
         handle = LocalNodeHandle(kubelet, runtime)
         sim.handles[name], sim.runtimes[name] = handle, runtime
@@ -90,71 +93,16 @@ def build_kubelet(sim):
 
 # --- many nodes, one pod watch (scale mode) ---------------------------------------------
 
-class NodePods:
-    """One node's view of the shared pod informer: the three things a Kubelet asks of
-    its own informer (`step`, `list`, `has_synced`). The "node-host" component steps
-    the shared informer; its handlers mark the node's kubelet as having work."""
-
-    def __init__(self, sim, name: str):
-        self._sim, self._name = sim, name       # the host may be rebuilt: look it up
-
-    def step(self):
-        return None
-
-    def list(self) -> list:
-        host = self._sim.node_host
-        return list(host.index.get(self._name, {}).values()) if host else []
-
-    def has_synced(self) -> bool:
-        host = self._sim.node_host
-        return host is not None and host.informer.has_synced()
-
-
-class NodeHost:
-    """What NodeHost (cluster/nodeagent.py) does for 1000-node Ray clusters: one pod
-    informer for every kubelet instead of one watch each — one decode per pod event
-    instead of one per node. A component of its own ("node-host"), so its watch
-    still waits for the harness like any other."""
-
-    def __init__(self, sim, client):
-        from minik8s.client.informer import Informer
-        self.sim = sim
-        self.index: dict = {}                  # node name -> {pod key: pod}
-        self.informer = Informer(client, "pods", field_selector="spec.nodeName!=",
-                                 clock=sim.clock)
-        self.informer.add_handler(on_add=self._put, on_update=self._moved,
-                                  on_delete=self._drop)
-
-    def step(self):
-        return self.informer.step()
-
-    def _put(self, pod: dict) -> None:
-        node = (pod.get("spec") or {}).get("nodeName")
-        if node:
-            self.index.setdefault(node, {})[_key(pod)] = pod
-            self._wake(node)
-
-    def _moved(self, old: dict, new: dict) -> None:
-        self._put(new)
-
-    def _drop(self, pod: dict) -> None:
-        node = (pod.get("spec") or {}).get("nodeName")
-        self.index.get(node, {}).pop(_key(pod), None)
-        self._wake(node)
-
-    def _wake(self, node: str) -> None:
-        comp = self.sim.components.get(f"kubelet/{node}")
-        if comp is not None:
-            comp.due = self.sim.clock.monotonic()
-
-
-def _key(pod: dict) -> str:
-    return f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
-
-
 def build_node_host(sim):
-    def build(client, rng, comp) -> NodeHost:
-        sim.node_host = NodeHost(sim, client)
+    def build(client, rng, comp) -> PodsByNode:
+        # What NodeHost (cluster/nodeagent.py) does for 1000-node Ray clusters: one pod
+        # informer for every kubelet. A component of its own ("node-host"), so its watch
+        # waits for the harness like any other; a change wakes that node's kubelet.
+        def wake(node: str) -> None:
+            kubelet = sim.components.get(f"kubelet/{node}")
+            if kubelet is not None:
+                kubelet.due = sim.clock.monotonic()
+        sim.node_host = PodsByNode(client, sim.clock, on_change=wake)
         for c in sim.components.values():     # every kubelet looks again at its pods
             if c.kind == "kubelet":
                 c.due = sim.clock.monotonic()
